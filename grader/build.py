@@ -1,0 +1,84 @@
+"""`zth build`: generate the student stubs in assignments/ from the reference.
+
+Every `### BEGIN SOLUTION` ... `### END SOLUTION` region (nbgrader's markers) becomes
+`# YOUR CODE HERE` + `raise NotImplementedError()` at the region's indentation; everything else
+(signatures, docstrings with the exercise text, scaffold) is kept as it is.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .config import ROOT
+
+BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*### END SOLUTION\s*$")
+SKIP = {"__pycache__", "notebooks"}
+
+
+class BuildError(Exception):
+    pass
+
+
+def strip_solutions(text: str, source: str = "<text>") -> str:
+    out, indent, start = [], None, 0
+    for n, line in enumerate(text.splitlines(keepends=True), 1):
+        if indent is None:
+            m = BEGIN.match(line)
+            if m:
+                indent, start = m.group(1), n
+                out.append(f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n")
+            elif END.match(line):
+                raise BuildError(f"{source}:{n}: END SOLUTION without BEGIN SOLUTION")
+            else:
+                out.append(line)
+        elif END.match(line):
+            indent = None
+        elif BEGIN.match(line):
+            raise BuildError(f"{source}:{n}: nested BEGIN SOLUTION (the one at line {start} "
+                             "is still open)")
+    if indent is not None:
+        raise BuildError(f"{source}:{start}: BEGIN SOLUTION is never closed")
+    return "".join(out)
+
+
+def planned(reference: Path = ROOT / "reference") -> dict[Path, str]:
+    """Relative path -> generated text, for every file of every reference package."""
+    files = {}
+    for f in sorted(reference.rglob("*")):
+        rel = f.relative_to(reference)
+        if f.is_dir() or SKIP & set(rel.parts) or f.suffix == ".pyc":
+            continue
+        text = f.read_text()
+        files[rel] = strip_solutions(text, str(f)) if f.suffix == ".py" else text
+    return files
+
+
+def stale(reference: Path = ROOT / "reference", out: Path = ROOT / "assignments") -> list[str]:
+    """Paths in `out` that differ from what `build` would write (or should not be there)."""
+    want = planned(reference)
+    diffs = [str(p) for p, text in want.items()
+             if not (out / p).is_file() or (out / p).read_text() != text]
+    if out.is_dir():
+        for f in out.rglob("*"):
+            rel = f.relative_to(out)
+            if f.is_file() and not SKIP & set(rel.parts) and rel not in want \
+                    and f.suffix != ".pyc":
+                diffs.append(f"{rel} (not in reference)")
+    return sorted(diffs)
+
+
+def build(reference: Path = ROOT / "reference", out: Path = ROOT / "assignments") -> list[Path]:
+    written = []
+    want = planned(reference)
+    for f in out.rglob("*") if out.is_dir() else []:
+        rel = f.relative_to(out)
+        if f.is_file() and not SKIP & set(rel.parts) and rel not in want:
+            f.unlink()
+    for rel, text in want.items():
+        dest = out / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.is_file() or dest.read_text() != text:
+            dest.write_text(text)
+            written.append(rel)
+    return written

@@ -1,0 +1,202 @@
+"""Plan and run: submissions × lectures × checks, each check against one sandboxed worker.
+
+The parent never imports student code. Seeds: the run seed → each submission's seed (derived
+from the student id in a batch) → each check's seed (derived from the check id), so sharding or
+reordering never changes a result.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import platform
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .checks import CheckFailed, Context, ProbeFailed, registry
+from .config import Course, Lecture
+from .results import CheckResult, LectureResult, Run, SubmissionResult
+from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
+
+NOT_IMPL = "not implemented yet: fill in the '# YOUR CODE HERE' part"
+WORKER_ENV: dict[str, str] = {}   # extra env for every worker (e.g. TIKTOKEN_CACHE_DIR)
+WORKER_BINDS: list[str] = []      # extra read-only paths inside the sandbox
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+def derive_seed(*parts) -> int:
+    digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()
+    return int(digest[:8], 16) & 0x7FFFFFFF
+
+
+def versions(course: Course) -> dict:
+    import numpy
+    import torch
+    return {"grader": __version__, "course_sha256": course.sha256[:16], "torch": torch.__version__,
+            "numpy": numpy.__version__, "python": platform.python_version()}
+
+
+def lectures_in(path: Path, course: Course) -> list[str]:
+    """Lecture ids whose package folder exists in this submission, in course order."""
+    return [lid for lid, lec in course.lectures.items() if (path / lec.package).is_dir()]
+
+
+def policy_scan(pkg_dir: Path, lec: Lecture) -> list[str]:
+    """Source scan for forbidden imports (the audit hook in the worker catches the rest)."""
+    bad = set(lec.policy.forbid_imports)
+    found = []
+    if not bad:
+        return found
+    for f in sorted(pkg_dir.rglob("*.py")):
+        try:
+            tree = ast.parse(f.read_text(errors="replace"))
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                  and node.func.id == "__import__" and node.args
+                  and isinstance(node.args[0], ast.Constant)):
+                names = [str(node.args[0].value)]
+            for n in names:
+                if n.split(".")[0] in bad:
+                    found.append(f"{f.relative_to(pkg_dir.parent)}:{node.lineno} imports "
+                                 f"{n.split('.')[0]}")
+    return found
+
+
+def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
+                  layer_note: str = "", timings: dict | None = None, student: str = "",
+                  on_check: Callable[[CheckResult], None] | None = None) -> LectureResult:
+    lec = course.lecture(lid)
+    result = LectureResult(lid, lec.title, layer)
+    if layer_note:
+        result.notes.append(layer_note)
+    pkg_dir = path / lec.package
+    checks = registry(lid)
+
+    def add(cfg, status, message="", points=0.0):
+        r = CheckResult(cfg.id, cfg.title, points, cfg.points, status, message, cfg.visibility,
+                        cfg.bonus)
+        result.checks.append(r)
+        if on_check:
+            on_check(r)
+
+    if not pkg_dir.is_dir():
+        for cfg in lec.checks:
+            add(cfg, "no_package", f"no {lec.package}/ package found in the submission")
+        return result
+    violations = policy_scan(pkg_dir, lec)
+    if violations:
+        msg = f"policy violation: {lec.policy.message}\n  " + "\n  ".join(violations)
+        for cfg in lec.checks:
+            add(cfg, "policy", msg)
+        return result
+    spec = WorkerSpec(lecture=lid, package=lec.package, package_dir=pkg_dir,
+                      memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
+                      reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
+                      policy_message=lec.policy.message, preload=lec.preload,
+                      env=dict(WORKER_ENV), binds=list(WORKER_BINDS))
+    worker = Worker(spec, layer)
+    import_failure = None
+    try:
+        for cfg in lec.checks:
+            t0 = time.perf_counter()
+            fn = checks.get(cfg.id)
+            if fn is None:
+                add(cfg, "error", f"grader bug: no check function registered for {cfg.id}")
+                continue
+            if import_failure is not None:
+                add(cfg, *import_failure)
+                continue
+            ctx = Context(lid, cfg, course.tolerance_for(lid, cfg), derive_seed(seed, cfg.id),
+                          course.timeout_for(cfg), worker, {**lec.params, **cfg.params})
+            try:
+                note = fn(ctx)
+                msg = "; ".join([*ctx.notes, note] if note else ctx.notes)
+                add(cfg, "passed", msg, cfg.points)
+            except CheckFailed as e:
+                add(cfg, "failed", _with_hint(str(e), cfg.hint))
+            except ProbeFailed as e:
+                status = e.status
+                msg = NOT_IMPL if status == "not_implemented" else str(e)
+                if status == "import_error":
+                    import_failure = (status, msg)
+                add(cfg, status, msg)
+            if timings is not None:
+                timings[f"{student}/{lid}/{cfg.id}"] = round(time.perf_counter() - t0, 4)
+        if worker.spawns > 1:
+            result.notes.append(f"the worker was restarted {worker.spawns - 1} time(s)")
+        result.output = worker.out.text()[-2000:] if worker.spawns else ""
+    finally:
+        worker.close()
+    return result
+
+
+def _with_hint(msg: str, hint: str) -> str:
+    return f"{msg}\nhint: {hint}" if hint else msg
+
+
+def grade_submission(course: Course, path: Path, lectures: list[str] | None, seed: int,
+                     student: str, layer: str, layer_note: str = "", timings: dict | None = None,
+                     on_check=None) -> SubmissionResult:
+    sub = SubmissionResult(student, str(path), seed)
+    for lid in lectures or lectures_in(path, course):
+        t0 = time.perf_counter()
+        sub.lectures.append(grade_lecture(course, lid, path, seed, layer, layer_note, timings,
+                                          student, on_check))
+        if timings is not None:
+            timings[f"{student}/{lid}"] = round(time.perf_counter() - t0, 4)
+    return sub
+
+
+def submissions_in(path: Path, batch: bool) -> list[tuple[str, Path]]:
+    if not batch:
+        return [(path.resolve().name, path)]
+    return [(p.name, p) for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+
+
+def shard(items: list, spec: str | None) -> list:
+    if not spec:
+        return items
+    i, n = (int(x) for x in spec.split("/"))
+    return [x for k, x in enumerate(items) if k % n == i - 1]
+
+
+def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: int | None = None,
+          batch: bool = False, jobs: int = 1, shard_spec: str | None = None,
+          isolation: str | None = None, on_check=None, protect: list[Path] = ()) -> Run:
+    seed = new_seed() if seed is None else seed
+    layer, note = choose_isolation(isolation)
+    run = Run(seed, versions(course))
+    subs = shard(submissions_in(path, batch), shard_spec)
+    seeds = {sid: derive_seed(seed, sid) if batch else seed for sid, _ in subs}
+    t0 = time.perf_counter()
+    guarded = [*instructor_paths(), *protect, *([path] if batch else [])]
+    with protected(guarded, layer):
+        def one(item):
+            sid, p = item
+            return grade_submission(course, p, lectures, seeds[sid], sid, layer, note,
+                                    run.timings, on_check)
+        if jobs > 1 and len(subs) > 1:
+            with ThreadPoolExecutor(jobs) as pool:
+                run.submissions = list(pool.map(one, subs))
+        else:
+            run.submissions = [one(s) for s in subs]
+    run.timings["total"] = round(time.perf_counter() - t0, 4)
+    return run
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -1,0 +1,399 @@
+"""Run student code in a separate, limited process and talk to it only through plain data.
+
+Isolation layers, strongest first (the report names the one used):
+  bubblewrap  new PID/net/IPC/mount/user namespaces; only Python, the worker code, the submission
+              (read-only) and a private /tmp exist inside; the grader package is masked.
+  uid-drop    no bwrap but root: the worker runs as `nobody`, and the instructor-only files
+              (reference/, grader/checks, report outputs) lose their "other" permissions first.
+  process     neither: a separate process with rlimits, scrubbed env and `python -I` only.
+All layers share the protocol, limits and fail-closed handling below.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from .worker import wire
+
+GRADER_DIR = Path(__file__).resolve().parent
+WORKER_DIR = GRADER_DIR / "worker"
+NOBODY = 65534
+LAYERS = ("bubblewrap", "uid-drop", "process")
+STATUSES = {"ok", "not_implemented", "missing", "error", "policy", "import_error"}
+BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+        "from zth_worker.main import serve; serve(sys.argv[2])")
+
+
+@cache
+def bwrap_works() -> bool:
+    exe = shutil.which("bwrap")
+    if not exe:
+        return False
+    try:
+        r = subprocess.run([exe, *_bwrap_base(), "--", sys.executable, "-I", "-c", "pass"],
+                           capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0
+
+
+def _world_traversable(path: Path) -> bool:
+    for p in [path, *path.parents]:
+        try:
+            if not os.stat(p).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def choose_isolation(requested: str | None = None) -> tuple[str, str]:
+    """Return (layer, note). `requested` or $ZTH_ISOLATION may ask for a weaker layer."""
+    requested = requested or os.environ.get("ZTH_ISOLATION") or None
+    if requested and requested not in LAYERS:
+        raise ValueError(f"unknown isolation {requested!r}; choose from {', '.join(LAYERS)}")
+    order = LAYERS[LAYERS.index(requested):] if requested else LAYERS
+    notes = []
+    for layer in order:
+        if layer == "bubblewrap":
+            if bwrap_works():
+                return layer, ""
+            notes.append("bubblewrap unavailable (install the 'bubblewrap' package)")
+        elif layer == "uid-drop":
+            if os.geteuid() != 0:
+                notes.append("not root, so no uid drop")
+            elif not _world_traversable(Path(sys.executable).resolve().parent):
+                notes.append("no uid drop: the Python install is not readable by 'nobody'")
+            else:
+                return layer, "; ".join(notes)
+        else:
+            return layer, "; ".join(notes)
+    raise AssertionError("unreachable")
+
+
+def _python_roots() -> list[str]:
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    for key in ("purelib", "platlib"):
+        roots.add(sysconfig.get_paths()[key])
+    exe = Path(sys.executable).resolve()
+    roots.add(str(exe.parent.parent))
+    out = []
+    for r in sorted(roots, key=len):
+        if not r.startswith("/usr") and not any(r.startswith(o + "/") for o in out):
+            out.append(r)
+    return out
+
+
+def _bwrap_base() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
+            "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
+            "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+    if Path("/etc/ld.so.cache").exists():
+        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    for root in _python_roots():
+        args += ["--ro-bind", root, root]
+    # the grader package itself must not exist inside (checks, reference), even when installed
+    for r in _python_roots():
+        if str(GRADER_DIR).startswith(r + "/"):
+            args += ["--tmpfs", str(GRADER_DIR), "--remount-ro", str(GRADER_DIR)]
+    args += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    if os.geteuid() == 0:
+        args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    return args
+
+
+def instructor_paths() -> list[Path]:
+    from .config import ROOT
+    return [p for p in (ROOT / "reference", GRADER_DIR / "checks") if p.exists()]
+
+
+@contextmanager
+def protected(paths: list[Path], layer: str):
+    """For the uid-drop layer: remove 'other' permissions from instructor-only paths."""
+    saved = []
+    if layer == "uid-drop":
+        for p in paths:
+            try:
+                mode = os.stat(p).st_mode
+                os.chmod(p, mode & ~0o007)
+                saved.append((p, mode))
+            except OSError:
+                pass
+    try:
+        yield
+    finally:
+        for p, mode in saved:
+            try:
+                os.chmod(p, stat.S_IMODE(mode))
+            except OSError:
+                pass
+
+
+class _Capture(threading.Thread):
+    """Drain a pipe forever, keeping only its head and tail (student code may print 100 MB)."""
+
+    def __init__(self, stream, keep: int):
+        super().__init__(daemon=True)
+        self.stream, self.keep = stream, keep
+        self.head = b""
+        self.tail = b""
+        self.total = 0
+        self.start()
+
+    def run(self):
+        try:
+            while chunk := self.stream.read1(1 << 16):
+                self.total += len(chunk)
+                if len(self.head) < self.keep:
+                    self.head += chunk[: self.keep - len(self.head)]
+                self.tail = (self.tail + chunk)[-self.keep:]
+        except (OSError, ValueError):
+            pass
+
+    def text(self) -> str:
+        if self.total <= self.keep:
+            return self.head.decode(errors="replace")
+        return self.tail.decode(errors="replace")
+
+
+@dataclass
+class Reply:
+    status: str              # ok | not_implemented | missing | error | policy | import_error
+    value: object = None     #   | timeout | crashed | bad_reply
+    message: str = ""
+
+
+@dataclass
+class WorkerSpec:
+    lecture: str
+    package: str
+    package_dir: Path
+    memory_mb: int
+    output_kb: int
+    reply_mb: int
+    forbid: list[str] = field(default_factory=list)
+    policy_message: str = ""
+    preload: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    binds: list[str] = field(default_factory=list)
+
+
+class Worker:
+    """One sandboxed process serving many probes of one lecture; respawned after a crash."""
+
+    def __init__(self, spec: WorkerSpec, layer: str):
+        self.spec, self.layer = spec, layer
+        self.proc: subprocess.Popen | None = None
+        self.tmp: Path | None = None
+        self.next_id = 0
+        self.spawns = 0
+
+    # -- life cycle -------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="zth-"))
+        os.chmod(self.tmp, 0o755)
+        (self.tmp / "zth").mkdir()
+        shutil.copytree(WORKER_DIR, self.tmp / "zth" / "zth_worker",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        sub = self.tmp / "submission"
+        sub.mkdir()
+        shutil.copytree(self.spec.package_dir, sub / self.spec.package, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        (self.tmp / "work").mkdir()
+        for p in self.tmp.rglob("*"):
+            os.chmod(p, 0o777 if p.name == "work" else (0o755 if p.is_dir() else 0o644),
+                     follow_symlinks=False) if not p.is_symlink() else None
+        if self.layer == "uid-drop":
+            os.chown(self.tmp / "work", NOBODY, NOBODY)
+
+    def start(self) -> None:
+        if self.tmp is None:
+            self._prepare()
+        self.spawns += 1
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        inside = self.layer == "bubblewrap"
+        zth = "/zth" if inside else str(self.tmp / "zth")
+        root = "/submission" if inside else str(self.tmp / "submission")
+        cwd = "/tmp" if inside else str(self.tmp / "work")
+        cfg = dict(fd_in=req_r, fd_out=rep_w, root=root, cwd=cwd, package=self.spec.package,
+                   lecture=self.spec.lecture, memory_mb=self.spec.memory_mb, file_mb=64,
+                   nproc=64, forbid=self.spec.forbid, policy_message=self.spec.policy_message,
+                   preload=self.spec.preload)
+        env = {"PATH": "/usr/bin:/bin", "HOME": cwd, "LANG": "C.UTF-8", "TMPDIR": cwd,
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+               **self.spec.env}
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        py = [sys.executable, "-I", "-c", BOOT, zth, json.dumps(cfg)]
+        kwargs = {}
+        if inside:
+            cmd = ["bwrap", *_bwrap_base(), "--ro-bind", str(self.tmp / "zth"), "/zth",
+                   "--ro-bind", str(self.tmp / "submission"), "/submission"]
+            for b in self.spec.binds:
+                cmd += ["--ro-bind", b, b]
+            for k, v in env.items():
+                cmd += ["--setenv", k, v]
+            cmd += ["--chdir", "/tmp", "--", *py]
+        else:
+            cmd = py
+            kwargs["env"] = env
+            if self.layer == "uid-drop":
+                kwargs.update(user=NOBODY, group=NOBODY, extra_groups=[])
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, pass_fds=(req_r, rep_w),
+                                     start_new_session=True, cwd=str(self.tmp / "work"),
+                                     **kwargs)
+        os.close(req_r)
+        os.close(rep_w)
+        keep = self.spec.output_kb * 1024
+        self.out = _Capture(self.proc.stdout, keep)
+        self.err = _Capture(self.proc.stderr, keep)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        for fd in (self.req_w, self.rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.out.join(1)
+        self.err.join(1)
+        self.proc = None
+
+    def close(self) -> None:
+        if self.alive():
+            try:
+                wire.write_message(self.req_w, {"op": "stop"})
+                self.proc.wait(2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    # -- one request ------------------------------------------------------------------------
+    def call(self, probe: str, args: dict, seed: int, timeout: float) -> Reply:
+        if not self.alive():
+            if self.proc is not None:
+                self.kill()
+            self.start()
+        self.next_id += 1
+        rid = self.next_id
+        try:
+            data = wire.frame(wire.encode({"id": rid, "probe": probe, "args": args, "seed": seed}))
+        except wire.WireError as e:
+            return Reply("error", message=f"grader bug: cannot encode request: {e}")
+        threading.Thread(target=self._send, args=(data,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        try:
+            payload = self._read(deadline)
+        except TimeoutError:
+            self.kill()
+            return Reply("timeout", message=f"timed out after {timeout:g} s (is there an "
+                         "infinite loop, or is your code much slower than it needs to be?)")
+        except EOFError:
+            return self._crashed()
+        except wire.WireError as e:
+            self.kill()
+            return Reply("bad_reply", message=f"the worker sent an unreadable reply ({e})")
+        try:
+            reply = wire.decode(payload)
+        except wire.WireError as e:
+            self.kill()
+            return Reply("bad_reply", message=f"the worker sent an unreadable reply ({e})")
+        if (type(reply) is not dict or reply.get("id") != rid
+                or reply.get("status") not in STATUSES):
+            self.kill()
+            return Reply("bad_reply", message="the worker sent a reply that does not answer "
+                         "this check (was the protocol channel written to?)")
+        msg = reply.get("message", "")
+        return Reply(reply["status"], reply.get("value"), msg if type(msg) is str else "")
+
+    def _send(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.req_w, view):]
+        except OSError:
+            pass
+
+    def _read(self, deadline: float) -> bytes:
+        cap = self.spec.reply_mb * 1024 * 1024
+        buf = bytearray()
+        need = 8
+        while True:
+            while len(buf) < need:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                ready, _, _ = select.select([self.rep_r], [], [], left)
+                if not ready:
+                    raise TimeoutError
+                chunk = os.read(self.rep_r, 1 << 20)
+                if not chunk:
+                    raise EOFError
+                buf += chunk
+            if need == 8:
+                n = int.from_bytes(buf[:8], "big")
+                if n > cap:
+                    raise wire.WireError(f"reply larger than {self.spec.reply_mb} MB")
+                need = 8 + n
+                continue
+            if len(buf) > need:
+                raise wire.WireError("extra bytes after the reply")
+            return bytes(buf[8:])
+
+    def _crashed(self) -> Reply:
+        code = self.proc.wait() if self.proc else None
+        self.kill()
+        if code is not None and code < 0:
+            sig = signal.Signals(-code).name
+            why = f"killed by {sig}"
+            if sig in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT"):
+                why += " (often the memory limit)" if sig != "SIGSEGV" else ""
+            if sig == "SIGXFSZ":
+                why += " (wrote a file larger than the limit)"
+        else:
+            why = f"exited with code {code}"
+            if code == 0:
+                why += " (did your code call os._exit or close the grader's channel?)"
+        last = _tail(self.err.text())
+        return Reply("crashed", message=f"the worker process {why}" +
+                     (f"\nlast lines of stderr:\n{last}" if last else ""))
+
+    def output(self) -> str:
+        return self.out.text() if self.proc or self.out else ""
+
+
+def _tail(text: str, n: int = 8) -> str:
+    return "\n".join(text.rstrip().splitlines()[-n:])

@@ -1,0 +1,137 @@
+"""The worker: imports one student package and answers probe requests until told to stop.
+
+Runs inside the sandbox as `python -I -c "...zth_worker.main.serve(...)"`. It applies its own
+rlimits and import policy before any student code runs, then loops: read a request from the
+protocol fd, call the probe, write back plain data. It never decides a score.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import sys
+import traceback
+
+from . import wire
+from .probes import Missing, PolicyViolation, registry
+
+
+class Policy:
+    """Import policy enforced with an audit hook (hooks cannot be removed once added)."""
+
+    def __init__(self, forbid: list[str], message: str):
+        self.forbid = set(forbid)
+        self.message = message
+        self.violations: list[str] = []
+
+    def hook(self, event, args):
+        if event == "import" and self.forbid:
+            top = str(args[0]).split(".")[0]
+            if top in self.forbid:
+                note = f"imported {top}"
+                if note not in self.violations:
+                    self.violations.append(note)
+                raise PolicyViolation(f"{self.message} (tried to import {top!r})")
+
+
+def _limit(kind, value):
+    try:
+        soft, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(kind, (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+def tail(text: str, root: str, lines: int = 12) -> str:
+    text = text.replace(root + "/", "").replace(root, "submission")
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def describe(exc: BaseException, root: str) -> str:
+    if isinstance(exc, SystemExit):
+        return f"your code called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return "your code raised KeyboardInterrupt"
+    if isinstance(exc, MemoryError):
+        return "MemoryError: the worker ran out of its memory limit"
+    if isinstance(exc, RecursionError):
+        return "RecursionError: maximum recursion depth exceeded"
+    return tail("".join(traceback.format_exception(exc)), root)
+
+
+def serve(cfg_json: str) -> None:
+    cfg = json.loads(cfg_json)
+    fd_in, fd_out, root = cfg["fd_in"], cfg["fd_out"], cfg["root"]
+    mem = cfg["memory_mb"] * 1024 * 1024
+    _limit(resource.RLIMIT_AS, mem)
+    _limit(resource.RLIMIT_DATA, mem)
+    _limit(resource.RLIMIT_FSIZE, cfg["file_mb"] * 1024 * 1024)
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NOFILE, 256)
+    if os.getuid() != 0:
+        _limit(resource.RLIMIT_NPROC, cfg["nproc"])
+    for name in cfg["preload"]:
+        importlib.import_module(name)
+    if "torch" in cfg["preload"]:
+        import torch
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+    probes = registry(cfg["lecture"])
+    policy = Policy(cfg["forbid"], cfg["policy_message"])
+    sys.addaudithook(policy.hook)
+    sys.path.insert(0, root)
+    os.chdir(cfg["cwd"])
+    student = None
+    import_error = None
+
+    while True:
+        try:
+            req = wire.read_message(fd_in)
+        except (EOFError, wire.WireError):
+            return
+        if req.get("op") == "stop":
+            return
+        reply = {"id": req["id"]}
+        try:
+            if student is None and import_error is None:
+                try:
+                    student = importlib.import_module(cfg["package"])
+                except BaseException as e:
+                    if isinstance(e, (NotImplementedError, PolicyViolation)):
+                        raise
+                    import_error = "importing your package failed:\n" + describe(e, root)
+            if import_error is not None:
+                reply.update(status="import_error", message=import_error)
+            else:
+                fn = probes[req["probe"]]
+                _seed(req["seed"])
+                value = fn(cfg["package"], **req["args"])
+                reply.update(status="ok", value=value)
+        except NotImplementedError as e:
+            reply.update(status="not_implemented", message=describe(e, root))
+        except Missing as e:
+            reply.update(status="missing", message=f"missing: {e}")
+        except PolicyViolation as e:
+            reply.update(status="policy", message=str(e))
+        except BaseException as e:
+            reply.update(status="error", message=describe(e, root))
+        if policy.violations and reply.get("status") == "ok":
+            reply = {"id": req["id"], "status": "policy",
+                     "message": f"{policy.message} ({', '.join(policy.violations)})"}
+        try:
+            wire.write_message(fd_out, reply)
+        except wire.WireError as e:
+            wire.write_message(fd_out, {"id": req["id"], "status": "error",
+                                        "message": f"the probe's result could not be sent: {e}"})
+
+
+def _seed(seed: int) -> None:
+    import random
+    random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed % 2**32)

@@ -1,0 +1,48 @@
+"""Probes: worker-side functions that exercise the student's package and return plain data.
+
+A probe takes the student's package name plus plain arguments and returns JSON-able data or
+numpy arrays. It never judges: the parent compares what comes back against its oracle.
+"""
+from __future__ import annotations
+
+import importlib
+
+_PROBES: dict[str, dict] = {}
+
+
+class Missing(Exception):
+    """The submission lacks a name the check needs (e.g. `Value.tanh`)."""
+
+
+class PolicyViolation(ImportError):
+    """The submission did something its lecture's policy forbids."""
+
+
+def probe(fn):
+    lecture = fn.__module__.rsplit(".", 1)[-1]
+    _PROBES.setdefault(lecture, {})[fn.__name__] = fn
+    return fn
+
+
+def registry(lecture: str) -> dict:
+    importlib.import_module(f"{__name__}.{lecture}")
+    return _PROBES.get(lecture, {})
+
+
+def module(package: str, name: str):
+    """Import `package.name` from the submission, or say it is missing."""
+    try:
+        return importlib.import_module(f"{package}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name in (f"{package}.{name}", package):
+            raise Missing(f"{package}/{name}.py") from None
+        raise
+
+
+def attr(obj, name: str, label: str | None = None):
+    """`getattr` that reports a missing name the way a student reads it."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        owner = getattr(obj, "__name__", type(obj).__name__).rsplit(".", 1)[-1]
+        raise Missing(label or f"{owner}.{name}") from None
