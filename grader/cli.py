@@ -235,6 +235,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", default=None)
     r.add_argument("--data-dir", default=None)
     r.set_defaults(func=cmd_reproduce)
+
+    from .commands import add_all
+    add_all(sub)
     return p
 
 

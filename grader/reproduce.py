@@ -1,17 +1,28 @@
-"""`zth reproduce LECTURE`: rerun a lecture's headline result with the reference code."""
+"""`zth reproduce LECTURE`: rerun a lecture's headline result with the reference code.
+
+Each lecture that has one provides `grader/repro/<lecture>.py` with `run(args) -> int`.
+"""
 from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
-REPRODUCERS: dict[str, str] = {}  # lecture id -> "module:function", filled as lectures land
+REPRO_DIR = Path(__file__).resolve().parent / "repro"
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in REPRO_DIR.glob("*.py") if not p.stem.startswith("_"))
 
 
 def reproduce(lecture: str, args) -> int:
-    target = REPRODUCERS.get(lecture)
-    if target is None:
-        have = ", ".join(sorted(REPRODUCERS)) or "none yet"
-        print(f"zth: no reproduction for {lecture!r} (available: {have})", file=sys.stderr)
+    if lecture not in available():
+        print(f"zth: no reproduction for {lecture!r} (available: "
+              f"{', '.join(available()) or 'none yet'})", file=sys.stderr)
         return 2
-    mod, fn = target.split(":")
-    return getattr(importlib.import_module(mod), fn)(args) or 0
+    from .data import DataError
+    try:
+        return importlib.import_module(f"grader.repro.{lecture}").run(args) or 0
+    except DataError as e:
+        print(f"zth: {e}", file=sys.stderr)
+        return 1

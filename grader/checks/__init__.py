@@ -39,11 +39,13 @@ def check(check_id: str):
 
 
 def registry(lecture: str) -> dict[str, Callable]:
-    try:
-        importlib.import_module(f"{__name__}.{lecture}")
-    except ModuleNotFoundError as e:
-        if e.name != f"{__name__}.{lecture}":
-            raise
+    """Checks of one lecture: `checks/<lecture>.py` plus `checks/hidden/<lecture>.py` if any."""
+    for name in (f"{__name__}.{lecture}", f"{__name__}.hidden.{lecture}"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
     return {k: v for k, v in _CHECKS.items() if k.split(".")[0] == lecture}
 
 

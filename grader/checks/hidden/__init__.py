@@ -1,0 +1,1 @@
+"""Hidden checks (visibility: hidden in course.yaml). Never shipped in a student release."""

@@ -1,0 +1,1 @@
+"""Reproductions of each lecture's headline result (`zth reproduce LECTURE`)."""
