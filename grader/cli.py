@@ -116,8 +116,13 @@ def cmd_grade(args) -> int:
         if not lectures_in(path, course):
             raise UsageError(f"{path}: no lecture package found (looked for "
                              f"{', '.join(lec.package + '/' for lec in course.lectures.values())})")
+    only = set(args.check_ids) if args.check_ids else None
+    if only:
+        known = {c.id for lec in course.lectures.values() for c in lec.checks}
+        if unknown := sorted(only - known):
+            raise UsageError(f"unknown check id {', '.join(unknown)}")
     run = grade(course, path, lectures, args.seed, args.batch, args.jobs, args.shard,
-                args.isolation, _progress(err, args.quiet or fmts != ["table"]))
+                args.isolation, _progress(err, args.quiet or fmts != ["table"]), only=only)
     if not args.quiet and fmts != ["table"]:
         err.print(f"[dim]seed {run.seed} · {run.timings.get('total', 0):.1f} s[/]")
     emit(run, fmts, args.out, args.out_dir)
@@ -193,6 +198,8 @@ def parser() -> argparse.ArgumentParser:
 
     def common(sp):
         sp.add_argument("--seed", type=int, help="replay a run (default: a fresh seed, printed)")
+        sp.add_argument("--check", dest="check_ids", action="append", metavar="CHECK_ID",
+                        help="run only this check (repeatable)")
         sp.add_argument("--isolation", choices=["bubblewrap", "uid-drop", "process"],
                         help="ask for a weaker isolation layer (default: strongest available)")
 
@@ -221,7 +228,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("selftest", help="reference = full marks, stubs = 0, nothing crashes")
     s.add_argument("--lecture", action="append", metavar="ID")
     s.add_argument("-v", "--verbose", action="store_true")
-    common(s)
+    s.add_argument("--seed", type=int)
+    s.add_argument("--isolation", choices=["bubblewrap", "uid-drop", "process"])
     s.set_defaults(func=cmd_selftest)
 
     b = sub.add_parser("build", help="regenerate assignments/ from reference/")

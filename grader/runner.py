@@ -78,8 +78,11 @@ def policy_scan(pkg_dir: Path, lec: Lecture) -> list[str]:
 
 def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                   layer_note: str = "", timings: dict | None = None, student: str = "",
-                  on_check: Callable[[CheckResult], None] | None = None) -> LectureResult:
+                  on_check: Callable[[CheckResult], None] | None = None,
+                  only: set[str] | None = None) -> LectureResult:
     lec = course.lecture(lid)
+    if only:
+        lec = lec.model_copy(update={"checks": [c for c in lec.checks if c.id in only]})
     result = LectureResult(lid, lec.title, layer)
     if layer_note:
         result.notes.append(layer_note)
@@ -150,12 +153,12 @@ def _with_hint(msg: str, hint: str) -> str:
 
 def grade_submission(course: Course, path: Path, lectures: list[str] | None, seed: int,
                      student: str, layer: str, layer_note: str = "", timings: dict | None = None,
-                     on_check=None) -> SubmissionResult:
+                     on_check=None, only: set[str] | None = None) -> SubmissionResult:
     sub = SubmissionResult(student, str(path), seed)
     for lid in lectures or lectures_in(path, course):
         t0 = time.perf_counter()
         sub.lectures.append(grade_lecture(course, lid, path, seed, layer, layer_note, timings,
-                                          student, on_check))
+                                          student, on_check, only))
         if timings is not None:
             timings[f"{student}/{lid}"] = round(time.perf_counter() - t0, 4)
     return sub
@@ -176,7 +179,8 @@ def shard(items: list, spec: str | None) -> list:
 
 def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: int | None = None,
           batch: bool = False, jobs: int = 1, shard_spec: str | None = None,
-          isolation: str | None = None, on_check=None, protect: list[Path] = ()) -> Run:
+          isolation: str | None = None, on_check=None, protect: list[Path] = (),
+          only: set[str] | None = None) -> Run:
     seed = new_seed() if seed is None else seed
     layer, note = choose_isolation(isolation)
     run = Run(seed, versions(course))
@@ -188,7 +192,7 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
         def one(item):
             sid, p = item
             return grade_submission(course, p, lectures, seeds[sid], sid, layer, note,
-                                    run.timings, on_check)
+                                    run.timings, on_check, only)
         if jobs > 1 and len(subs) > 1:
             with ThreadPoolExecutor(jobs) as pool:
                 run.submissions = list(pool.map(one, subs))

@@ -21,9 +21,10 @@ def course():
     return load_course()
 
 
-def grade_path(path: Path, lecture: str, seed: int = 1234, isolation: str | None = None):
+def grade_path(path: Path, lecture: str, seed: int = 1234, isolation: str | None = None,
+               only: set[str] | None = None):
     """Grade one lecture of one submission; returns {check id: CheckResult}."""
-    run = grade(load_course(), Path(path), [lecture], seed, isolation=isolation)
+    run = grade(load_course(), Path(path), [lecture], seed, isolation=isolation, only=only)
     return {c.id: c for c in run.submissions[0].lectures[0].checks}
 
 

@@ -9,8 +9,9 @@ import torch
 
 from . import CheckFailed, Context, check
 
-ARITH = ["add", "sub", "mul", "div", "addc", "subc", "mulc", "divc", "pow", "radd", "rsub",
-         "rmul", "rdiv", "neg", "relu"]
+# primitives first, then the ops built from them, so a report names the primitive that broke
+ARITH = ["add", "mul", "pow", "relu", "addc", "mulc", "neg", "sub", "subc", "div", "divc",
+         "radd", "rsub", "rmul", "rdiv"]
 SYMBOL = {"add": "a + b", "sub": "a - b", "mul": "a * b", "div": "a / b", "addc": "a + c",
           "subc": "a - c", "mulc": "a * c", "divc": "a / c", "pow": "a ** c", "radd": "c + a",
           "rsub": "c - a", "rmul": "c * a", "rdiv": "c / a", "neg": "-a"}
