@@ -65,6 +65,10 @@ class Lecture(Strict):
     preload: list[str] = []
     checks: list[Check]
     params: dict = {}
+    # extra environment and read-only paths for this lecture's worker; "${VAR}" in a value is the
+    # grader's own $VAR at grading time (e.g. minbpe: TIKTOKEN_CACHE_DIR, seeded by its checks)
+    worker_env: dict[str, str] = {}
+    worker_binds: list[str] = []
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Lecture:

@@ -17,6 +17,13 @@ def _pts(x: float) -> str:
     return f"{x:g}"
 
 
+def stamp(run: Run) -> str:
+    """The version stamp every report carries: enough to replay and to compare runs."""
+    v = run.versions
+    return (f"seed {run.seed} · grader {v.get('grader')} · course.yaml {v.get('course_sha256')} "
+            f"· torch {v.get('torch')}")
+
+
 def to_json(run: Run, timings: bool = True) -> str:
     return json.dumps(run.to_dict(timings), indent=2, sort_keys=True) + "\n"
 
@@ -48,6 +55,7 @@ def to_table(run: Run, console=None, verbose: bool = True) -> None:
                 console.print(f"[dim]note: {n}[/]")
     console.print(f"[bold]total {_pts(run.points)}/{_pts(run.max_points)}[/] · seed {run.seed} "
                   f"(replay with --seed {run.seed})")
+    console.print(f"[dim]{stamp(run)}[/]", highlight=False)
 
 
 def to_junit(run: Run) -> str:
@@ -59,6 +67,9 @@ def to_junit(run: Run) -> str:
             suite = ET.SubElement(suites, "testsuite", name=f"{sub.student}.{lec.lecture}",
                                   tests=str(len(lec.checks)), failures=str(failures),
                                   errors=str(errors))
+            props = ET.SubElement(suite, "properties")
+            for key, value in [("seed", sub.seed), *sorted(run.versions.items())]:
+                ET.SubElement(props, "property", name=key, value=str(value))
             for c in lec.checks:
                 secs = run.timings.get(f"{sub.student}/{lec.lecture}/{c.id}", 0)
                 case = ET.SubElement(suite, "testcase", classname=f"{sub.student}.{lec.lecture}",
@@ -90,7 +101,7 @@ def to_gradescope(run: Run) -> str:
                           "output": c.message or LABELS.get(c.status, c.status),
                           "visibility": "visible" if c.visibility == "visible" else "after_published"})
     out = {"score": sub.points if sub else 0.0, "max_score": sub.max_points if sub else 0.0,
-           "tests": tests, "output": f"seed {run.seed} · isolation "
+           "tests": tests, "output": f"{stamp(run)} · isolation "
            f"{sub.lectures[0].isolation if sub and sub.lectures else 'n/a'}",
            "visibility": "visible", "stdout_visibility": "hidden"}
     return json.dumps(out, indent=2) + "\n"
@@ -111,8 +122,7 @@ def to_markdown(run: Run) -> str:
                 lines.append(f"| `{c.id}` | {icon} {LABELS.get(c.status, c.status)} | "
                              f"{_pts(c.points)}/{_pts(c.max_points)} | {msg} |")
             lines.append("")
-    lines.append(f"Seed {run.seed} · grader {run.versions.get('grader')} · torch "
-                 f"{run.versions.get('torch')} · course.yaml {run.versions.get('course_sha256')}")
+    lines.append("S" + stamp(run)[1:])
     return "\n".join(lines) + "\n"
 
 

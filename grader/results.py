@@ -68,10 +68,13 @@ class Run:
     versions: dict
     submissions: list[SubmissionResult] = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # "student/lecture/check" -> seconds
+    shard: str | None = None   # "i/n" when this run graded one shard of a batch (`zth merge`)
 
     def to_dict(self, timings: bool = True) -> dict:
         d = {"seed": self.seed, "versions": self.versions,
              "submissions": [_sub_dict(s) for s in self.submissions]}
+        if self.shard:
+            d["shard"] = self.shard
         if timings:
             d["timings"] = self.timings
         return d
@@ -87,7 +90,7 @@ class Run:
                 lecs.append(LectureResult(lec["lecture"], lec["title"], lec["isolation"], checks,
                                           lec.get("notes", []), lec.get("output", "")))
             subs.append(SubmissionResult(s["student"], s["path"], s["seed"], lecs))
-        return cls(d["seed"], d["versions"], subs, d.get("timings", {}))
+        return cls(d["seed"], d["versions"], subs, d.get("timings", {}), d.get("shard"))
 
     @property
     def points(self) -> float:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import platform
 import secrets
+import string
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,17 +19,21 @@ from typing import Callable
 
 from . import __version__
 from .checks import CheckFailed, Context, ProbeFailed, registry
-from .config import Course, Lecture
+from .config import ConfigError, Course, Lecture
 from .results import CheckResult, LectureResult, Run, SubmissionResult
 from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
 
 NOT_IMPL = "not implemented yet: fill in the '# YOUR CODE HERE' part"
 WORKER_ENV: dict[str, str] = {}   # extra env for every worker (e.g. TIKTOKEN_CACHE_DIR)
 WORKER_BINDS: list[str] = []      # extra read-only paths inside the sandbox
+WORKER_CLASS = Worker             # benchmarks/sandbox_overhead.py swaps in an in-process one
 
 
 def new_seed() -> int:
-    return secrets.randbelow(2**31)
+    from .oracle import release_seeds
+
+    fixed = release_seeds()   # a student release has reference answers for these seeds only
+    return secrets.choice(fixed) if fixed else secrets.randbelow(2**31)
 
 
 def derive_seed(*parts) -> int:
@@ -76,6 +81,26 @@ def policy_scan(pkg_dir: Path, lec: Lecture) -> list[str]:
     return found
 
 
+def worker_extras(lid: str, lec: Lecture) -> tuple[dict[str, str], list[str]]:
+    """The worker's extra env and read-only binds: the global ones plus the lecture's own.
+
+    Call after the lecture's checks are imported: they may set the variables named here.
+    """
+    def expand(value: str, key: str) -> str:
+        try:
+            return string.Template(value).substitute(os.environ)
+        except (KeyError, ValueError) as e:
+            raise ConfigError(f"course.yaml: lectures.{lid}.{key}: {value!r} names an unset "
+                              f"or invalid variable ({e})") from None
+    env = {**WORKER_ENV, **{k: expand(v, "worker_env") for k, v in lec.worker_env.items()}}
+    binds = [*WORKER_BINDS, *(expand(b, "worker_binds") for b in lec.worker_binds)]
+    for b in binds:
+        if not Path(b).is_absolute() or not Path(b).exists():
+            raise ConfigError(f"course.yaml: lectures.{lid}.worker_binds: {b!r} is not an "
+                              "existing absolute path")
+    return env, binds
+
+
 def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                   layer_note: str = "", timings: dict | None = None, student: str = "",
                   on_check: Callable[[CheckResult], None] | None = None,
@@ -106,12 +131,13 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         for cfg in lec.checks:
             add(cfg, "policy", msg)
         return result
+    env, binds = worker_extras(lid, lec)
     spec = WorkerSpec(lecture=lid, package=lec.package, package_dir=pkg_dir,
                       memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
                       reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
                       policy_message=lec.policy.message, preload=lec.preload,
-                      env=dict(WORKER_ENV), binds=list(WORKER_BINDS))
-    worker = Worker(spec, layer)
+                      env=env, binds=binds)
+    worker = WORKER_CLASS(spec, layer)
     import_failure = None
     try:
         for cfg in lec.checks:
@@ -183,7 +209,7 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
           only: set[str] | None = None) -> Run:
     seed = new_seed() if seed is None else seed
     layer, note = choose_isolation(isolation)
-    run = Run(seed, versions(course))
+    run = Run(seed, versions(course), shard=shard_spec)
     subs = shard(submissions_in(path, batch), shard_spec)
     seeds = {sid: derive_seed(seed, sid) if batch else seed for sid, _ in subs}
     t0 = time.perf_counter()

@@ -32,6 +32,7 @@ from .worker import wire
 GRADER_DIR = Path(__file__).resolve().parent
 WORKER_DIR = GRADER_DIR / "worker"
 NOBODY = 65534
+TMP_MB = 256          # size of the worker's private /tmp under bubblewrap (a tmpfs: it is RAM)
 LAYERS = ("bubblewrap", "uid-drop", "process")
 STATUSES = {"ok", "not_implemented", "missing", "error", "policy", "import_error"}
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
@@ -45,7 +46,7 @@ def bwrap_works() -> bool:
         return False
     try:
         r = subprocess.run([exe, *_bwrap_base(), "--", sys.executable, "-I", "-c", "pass"],
-                           capture_output=True, timeout=30)
+                           capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return r.returncode == 0
@@ -81,6 +82,9 @@ def choose_isolation(requested: str | None = None) -> tuple[str, str]:
             else:
                 return layer, "; ".join(notes)
         else:
+            if os.geteuid() == 0:
+                notes.append("process isolation as root: only the worker's own seccomp/landlock "
+                             "confinement keeps student code from the grader's files")
             return layer, "; ".join(notes)
     raise AssertionError("unreachable")
 
@@ -101,7 +105,7 @@ def _python_roots() -> list[str]:
 def _bwrap_base() -> list[str]:
     args = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
             "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
-            "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+            "--size", str(TMP_MB << 20), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     if Path("/etc/ld.so.cache").exists():
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     for root in _python_roots():
@@ -201,6 +205,8 @@ class Worker:
         self.tmp: Path | None = None
         self.next_id = 0
         self.spawns = 0
+        self.broken: Reply | None = None     # set when importing the package failed
+        self.confinement: list[str] = []      # what the worker reported it could apply
 
     # -- life cycle -------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -230,10 +236,11 @@ class Worker:
         zth = "/zth" if inside else str(self.tmp / "zth")
         root = "/submission" if inside else str(self.tmp / "submission")
         cwd = "/tmp" if inside else str(self.tmp / "work")
-        cfg = dict(fd_in=req_r, fd_out=rep_w, root=root, cwd=cwd, package=self.spec.package,
-                   lecture=self.spec.lecture, memory_mb=self.spec.memory_mb, file_mb=64,
-                   nproc=64, forbid=self.spec.forbid, policy_message=self.spec.policy_message,
-                   preload=self.spec.preload)
+        cfg = {"fd_in": req_r, "fd_out": rep_w, "root": root, "cwd": cwd,
+               "package": self.spec.package, "lecture": self.spec.lecture,
+               "memory_mb": self.spec.memory_mb, "file_mb": 64, "nproc": 64,
+               "forbid": self.spec.forbid, "policy_message": self.spec.policy_message,
+               "preload": self.spec.preload, "read": list(self.spec.binds)}
         env = {"PATH": "/usr/bin:/bin", "HOME": cwd, "LANG": "C.UTF-8", "TMPDIR": cwd,
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                **self.spec.env}
@@ -303,39 +310,64 @@ class Worker:
 
     # -- one request ------------------------------------------------------------------------
     def call(self, probe: str, args: dict, seed: int, timeout: float) -> Reply:
+        if self.broken is not None:    # the package itself cannot be imported: same answer
+            return self.broken
+        if self.alive() and self._stale():
+            self.kill()                # it wrote more than one reply: never trust it again
         if not self.alive():
             if self.proc is not None:
                 self.kill()
             self.start()
+            reply = self._request({"op": "import"}, timeout, importing=True)
+            if reply.status != "ok":
+                self.broken = reply
+                self.kill()
+                return reply
+            value = reply.value if type(reply.value) is dict else {}
+            self.confinement = [c for c in value.get("confinement", []) if type(c) is str]
+        return self._request({"probe": probe, "args": args, "seed": seed}, timeout)
+
+    def _stale(self) -> bool:
+        ready, _, _ = select.select([self.rep_r], [], [], 0)
+        return bool(ready)
+
+    def _request(self, message: dict, timeout: float, importing: bool = False) -> Reply:
         self.next_id += 1
         rid = self.next_id
         try:
-            data = wire.frame(wire.encode({"id": rid, "probe": probe, "args": args, "seed": seed}))
+            data = wire.frame(wire.encode({"id": rid, **message}))
         except wire.WireError as e:
             return Reply("error", message=f"grader bug: cannot encode request: {e}")
         threading.Thread(target=self._send, args=(data,), daemon=True).start()
         deadline = time.monotonic() + timeout
+        during = " while importing your package" if importing else ""
         try:
             payload = self._read(deadline)
         except TimeoutError:
             self.kill()
+            if importing:
+                return Reply("timeout", message=f"importing your package timed out after "
+                             f"{timeout:g} s (does a module run something slow or endless at "
+                             "import time, outside any function?)")
             return Reply("timeout", message=f"timed out after {timeout:g} s (is there an "
                          "infinite loop, or is your code much slower than it needs to be?)")
         except EOFError:
-            return self._crashed()
+            return self._crashed(during)
         except wire.WireError as e:
             self.kill()
-            return Reply("bad_reply", message=f"the worker sent an unreadable reply ({e})")
+            return Reply("bad_reply", message=f"the worker sent an unreadable reply{during} ({e}; "
+                         "did your code write to the grader's channel?)")
         try:
             reply = wire.decode(payload)
         except wire.WireError as e:
             self.kill()
-            return Reply("bad_reply", message=f"the worker sent an unreadable reply ({e})")
+            return Reply("bad_reply", message=f"the worker sent an unreadable reply{during} ({e}; "
+                         "did your code write to the grader's channel?)")
         if (type(reply) is not dict or reply.get("id") != rid
                 or reply.get("status") not in STATUSES):
             self.kill()
-            return Reply("bad_reply", message="the worker sent a reply that does not answer "
-                         "this check (was the protocol channel written to?)")
+            return Reply("bad_reply", message=f"the worker sent a reply{during} that does not "
+                         "answer this check (did your code write to the grader's channel?)")
         msg = reply.get("message", "")
         return Reply(reply["status"], reply.get("value"), msg if type(msg) is str else "")
 
@@ -373,22 +405,28 @@ class Worker:
                 raise wire.WireError("extra bytes after the reply")
             return bytes(buf[8:])
 
-    def _crashed(self) -> Reply:
-        code = self.proc.wait() if self.proc else None
+    def _crashed(self, during: str = "") -> Reply:
+        try:           # the channel closed: the worker is gone, or closed it and lives on
+            code = self.proc.wait(5) if self.proc else None
+        except subprocess.TimeoutExpired:
+            code = None
         self.kill()
-        if code is not None and code < 0:
+        if code is None:
+            why = "closed the grader's channel and kept running (it was stopped)"
+        elif code < 0:
             sig = signal.Signals(-code).name
-            why = f"killed by {sig}"
-            if sig in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT"):
-                why += " (often the memory limit)" if sig != "SIGSEGV" else ""
-            if sig == "SIGXFSZ":
-                why += " (wrote a file larger than the limit)"
+            why = f"was killed by {sig}" + {
+                "SIGKILL": " (often the memory limit)",
+                "SIGABRT": " (often the memory limit, or a failed assertion in C code)",
+                "SIGSEGV": " (often infinitely deep recursion, or a bug in C code)",
+                "SIGBUS": " (often the memory limit)",
+                "SIGXFSZ": " (it wrote a file larger than the limit)"}.get(sig, "")
         else:
             why = f"exited with code {code}"
             if code == 0:
                 why += " (did your code call os._exit or close the grader's channel?)"
         last = _tail(self.err.text())
-        return Reply("crashed", message=f"the worker process {why}" +
+        return Reply("crashed", message=f"the worker process {why}{during}" +
                      (f"\nlast lines of stderr:\n{last}" if last else ""))
 
     def output(self) -> str:

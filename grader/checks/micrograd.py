@@ -125,8 +125,9 @@ def _where(dag):
     return label
 
 
-def _dag_check(ctx: Context, ops: list[str], n_dags: int, backward: bool) -> None:
-    dags = [random_dag(ctx.rng, ops) for _ in range(n_dags)]
+def _dag_check(ctx: Context, ops: list[str], n_dags: int, backward: bool,
+               n_ops: int = 24) -> None:
+    dags = [random_dag(ctx.rng, ops, n_ops=n_ops) for _ in range(n_dags)]
     reply = ctx.probe("eval_dags", dags=dags, backward=backward)
     if type(reply) is not list or len(reply) != n_dags:
         raise CheckFailed("expected one result per expression graph")

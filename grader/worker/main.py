@@ -1,8 +1,10 @@
 """The worker: imports one student package and answers probe requests until told to stop.
 
-Runs inside the sandbox as `python -I -c "...zth_worker.main.serve(...)"`. It applies its own
-rlimits and import policy before any student code runs, then loops: read a request from the
-protocol fd, call the probe, write back plain data. It never decides a score.
+Runs inside the sandbox as `python -I -c "...zth_worker.main.serve(...)"`. Before any student
+code runs it applies its rlimits, confines itself for good (confine.py: seccomp, landlock, no
+capabilities) and adds its audit hook (import policy, no processes). Then it loops: read a
+request from the protocol fd, import the package (op "import") or call a probe, write back plain
+data. It never decides a score.
 """
 from __future__ import annotations
 
@@ -13,8 +15,13 @@ import resource
 import sys
 import traceback
 
-from . import wire
+from . import confine, wire
 from .probes import Missing, PolicyViolation, registry
+
+# audit events that start or signal other processes: blocked with a message a student can read
+# (the seccomp filter in confine.py is the real wall; this only explains it)
+PROCESS_EVENTS = {"os.system", "os.fork", "os.forkpty", "os.posix_spawn", "os.exec", "os.spawn",
+                  "subprocess.Popen", "os.killpg"}
 
 
 class Policy:
@@ -33,11 +40,14 @@ class Policy:
                 if note not in self.violations:
                     self.violations.append(note)
                 raise PolicyViolation(f"{self.message} (tried to import {top!r})")
+        elif event in PROCESS_EVENTS or (event == "os.kill" and args[0] != os.getpid()):
+            raise PolicyViolation(f"the grader's sandbox does not let your code start or signal "
+                                  f"other processes ({event.replace('.Popen', '')})")
 
 
 def _limit(kind, value):
     try:
-        soft, hard = resource.getrlimit(kind)
+        _, hard = resource.getrlimit(kind)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(kind, (value, value))
@@ -62,6 +72,18 @@ def describe(exc: BaseException, root: str) -> str:
     return tail("".join(traceback.format_exception(exc)), root)
 
 
+def confinement_paths(cfg: dict) -> tuple[list[str], list[str]]:
+    """What student code may still read (Python, worker, submission) and write (its temp dir)."""
+    import sysconfig
+    read = {"/usr", "/etc/ld.so.cache", "/dev/null", "/dev/zero", "/dev/urandom",
+            "/sys/devices/system/cpu", f"/proc/{os.getpid()}", cfg["root"], *cfg.get("read", ())}
+    read |= {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
+    read |= {v for v in sysconfig.get_paths().values()}
+    read |= {p for p in sys.path if p}
+    return sorted(read), [cfg["cwd"], "/dev/null"]
+
+
 def serve(cfg_json: str) -> None:
     cfg = json.loads(cfg_json)
     fd_in, fd_out, root = cfg["fd_in"], cfg["fd_out"], cfg["root"]
@@ -80,31 +102,32 @@ def serve(cfg_json: str) -> None:
         torch.set_num_threads(1)
         torch.use_deterministic_algorithms(True)
     probes = registry(cfg["lecture"])
+    confined = confine.apply(*confinement_paths(cfg)) if cfg.get("confine", True) else []
     policy = Policy(cfg["forbid"], cfg["policy_message"])
     sys.addaudithook(policy.hook)
     sys.path.insert(0, root)
     os.chdir(cfg["cwd"])
-    student = None
-    import_error = None
-
     while True:
         try:
             req = wire.read_message(fd_in)
         except (EOFError, wire.WireError):
             return
-        if req.get("op") == "stop":
+        if type(req) is not dict or req.get("op") == "stop":
             return
-        reply = {"id": req["id"]}
+        reply = {"id": req.get("id")}
         try:
-            if student is None and import_error is None:
+            if req.get("op") == "import":
+                # the parent asks for this first, under the timeout, so that an import that
+                # hangs, crashes or fails is found once instead of once per check
                 try:
-                    student = importlib.import_module(cfg["package"])
+                    importlib.import_module(cfg["package"])
                 except BaseException as e:
                     if isinstance(e, (NotImplementedError, PolicyViolation)):
                         raise
-                    import_error = "importing your package failed:\n" + describe(e, root)
-            if import_error is not None:
-                reply.update(status="import_error", message=import_error)
+                    reply.update(status="import_error", message="importing your package "
+                                 "failed:\n" + describe(e, root))
+                else:
+                    reply.update(status="ok", value={"confinement": confined})
             else:
                 fn = probes[req["probe"]]
                 _seed(req["seed"])
@@ -116,7 +139,7 @@ def serve(cfg_json: str) -> None:
             reply.update(status="missing", message=f"missing: {e}")
         except PolicyViolation as e:
             reply.update(status="policy", message=str(e))
-        except BaseException as e:
+        except BaseException as e:  # noqa: BLE001 - whatever student code raises is its answer
             reply.update(status="error", message=describe(e, root))
         if policy.violations and reply.get("status") == "ok":
             reply = {"id": req["id"], "status": "policy",

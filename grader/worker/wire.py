@@ -95,7 +95,7 @@ def decode(data: bytes):
         for b in blobs:
             try:
                 arrays.append(np.load(io.BytesIO(b), allow_pickle=False))
-            except Exception as e:  # any malformed npy
+            except Exception as e:  # noqa: BLE001 - any malformed npy is a bad reply
                 raise WireError(f"bad array: {e}") from None
 
     def back(x):

@@ -1,0 +1,68 @@
+"""The layers of a deep MLP, written like torch.nn but on plain tensors.
+
+`Linear(fan_in, fan_out, bias=True)` computes x @ weight + bias. Its weight is drawn from
+N(0, 1/fan_in) ("Kaiming" init without the gain), so a unit-variance input gives a unit-variance
+output; the network multiplies in the gain 5/3 for tanh (see `model.py`). The bias starts at zero.
+
+`BatchNorm1d(dim, eps=1e-5, momentum=0.1)` in training mode normalises every feature with the
+batch's mean and variance, then scales by `gamma` and shifts by `beta` (both trainable). It also
+keeps running averages of the batch statistics,
+    running = (1 - momentum) * running + momentum * batch,
+which eval mode (`training = False`) uses instead of the batch's and leaves unchanged.
+Variance: the lecture normalises with `x.var(0)`, the unbiased (Bessel-corrected) variance.
+`torch.nn.BatchNorm1d` normalises with the biased one (divide by N) and updates `running_var`
+with the unbiased one. The grader accepts either way of normalising and says which it found.
+
+`Tanh` applies tanh elementwise. Every layer keeps its last output in `.out` (the diagnostics
+read it) and lists its trainable tensors in `parameters()`.
+
+Exercise ids: batchnorm.linear, batchnorm.bn_train, batchnorm.bn_running, batchnorm.bn_eval,
+batchnorm.bn_momentum.
+"""
+import torch
+
+
+class Linear:
+
+    def __init__(self, fan_in, fan_out, bias=True, generator=None):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    def __call__(self, x):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    def parameters(self):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+
+class BatchNorm1d:
+
+    def __init__(self, dim, eps=1e-5, momentum=0.1):
+        self.eps = eps
+        self.momentum = momentum
+        self.training = True
+        # parameters (trained with backprop)
+        self.gamma = torch.ones(dim)
+        self.beta = torch.zeros(dim)
+        # buffers (trained with a running "momentum update")
+        self.running_mean = torch.zeros(dim)
+        self.running_var = torch.ones(dim)
+
+    def __call__(self, x):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    def parameters(self):
+        return [self.gamma, self.beta]
+
+
+class Tanh:
+
+    def __call__(self, x):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    def parameters(self):
+        return []

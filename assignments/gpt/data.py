@@ -1,0 +1,43 @@
+"""Characters to integers, a train/val split, and random batches of context windows.
+
+The vocabulary is every character of the text, sorted (65 for tiny Shakespeare). A batch is
+`batch_size` windows of `block_size` characters taken at random offsets; the targets are the
+same windows shifted by one, so one window holds `block_size` training examples at once.
+
+Exercise id: gpt.data.
+"""
+import torch
+
+
+def build_vocab(text):
+    """Return (chars, stoi, itos): the sorted characters of `text` and the two lookup tables."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+    return chars, stoi, itos
+
+
+def encode(s, stoi):
+    """String -> list of integers."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def decode(ids, itos):
+    """List of integers -> string."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def train_val_split(data, train_frac=0.9):
+    """The first 90% of `data` (a 1-D tensor) for training, the rest for validation."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def get_batch(data, block_size, batch_size, generator=None):
+    """Inputs x and targets y, both (batch_size, block_size): random windows of `data` and the
+    same windows shifted by one. Draw the offsets with `torch.randint(..., generator=generator)`
+    so a seeded generator gives the same batch every time."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+    return x, y

@@ -1,0 +1,61 @@
+"""An in-process stand-in for the sandboxed worker: benchmarks and debugging ONLY.
+
+It runs the same probes in the grader's own process (no sandbox, no isolation), so
+`sandbox_overhead.py` can measure what the sandbox costs. Never used for grading.
+"""
+from __future__ import annotations
+
+import importlib
+import random
+import sys
+import traceback
+
+from grader.sandbox import Reply
+from grader.worker import wire
+from grader.worker.probes import Missing, PolicyViolation, registry
+
+
+class _NoOutput:
+    @staticmethod
+    def text() -> str:
+        return ""
+
+
+class InProcessWorker:
+    def __init__(self, spec, layer):
+        self.spec = spec
+        self.spawns = 1
+        self.out = _NoOutput()
+        root = str(spec.package_dir.parent)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        for name in list(sys.modules):  # a fresh import of this submission's package
+            if name == spec.package or name.startswith(spec.package + "."):
+                del sys.modules[name]
+        for name in spec.preload:
+            importlib.import_module(name)
+        self.probes = registry(spec.lecture)
+        self.student = importlib.import_module(spec.package)
+
+    def call(self, probe, args, seed, timeout):
+        random.seed(seed)
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(seed)
+        try:
+            # the same serialisation both ways as the real worker, to compare like with like
+            args = wire.decode(wire.encode(args))
+            value = wire.decode(wire.encode(self.probes[probe](self.spec.package, **args)))
+            return Reply("ok", value)
+        except NotImplementedError:
+            return Reply("not_implemented", message="not implemented")
+        except Missing as e:
+            return Reply("missing", message=f"missing: {e}")
+        except PolicyViolation as e:
+            return Reply("policy", message=str(e))
+        except Exception:
+            return Reply("error", message=traceback.format_exc(limit=3))
+
+    def close(self):
+        root = str(self.spec.package_dir.parent)
+        if root in sys.path:
+            sys.path.remove(root)

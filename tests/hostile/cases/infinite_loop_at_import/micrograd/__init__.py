@@ -1,0 +1,3 @@
+"""Hostile test case (see CASE.yaml): not a real micrograd."""
+while True:
+    pass

@@ -1,0 +1,2 @@
+import builtins
+builtins.ZTH_HOOK_RAN = True

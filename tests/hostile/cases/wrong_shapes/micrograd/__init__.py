@@ -1,0 +1,1 @@
+"""Hostile test case (see CASE.yaml): not a real micrograd."""
