@@ -3,6 +3,10 @@
 Every `### BEGIN SOLUTION` ... `### END SOLUTION` region (nbgrader's markers) becomes
 `# YOUR CODE HERE` + `raise NotImplementedError()` at the region's indentation; everything else
 (signatures, docstrings with the exercise text, scaffold) is kept as it is.
+
+`reference/notebooks/<id>.ipynb` become `assignments/notebooks/<id>.ipynb` through nbgrader's own
+generate_assignment preprocessors (grader/nb/release.py), with their test cells' points and hidden
+checks taken from course.yaml. Without nbgrader installed the notebooks are left as they are.
 """
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from pathlib import Path
 
 from .config import ROOT
 
+NOTEBOOKS = "notebooks"
 BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
-SKIP = {"__pycache__", "notebooks"}
+SKIP = {"__pycache__"}
 
 
 class BuildError(Exception):
@@ -42,12 +47,27 @@ def strip_solutions(text: str, source: str = "<text>") -> str:
     return "".join(out)
 
 
+def _skip() -> set[str]:
+    """Folders `build` leaves alone: notebooks too when nbgrader is missing."""
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        return SKIP | {NOTEBOOKS}
+    return SKIP
+
+
 def planned(reference: Path = ROOT / "reference") -> dict[Path, str]:
     """Relative path -> generated text, for every file of every reference package."""
     files = {}
+    skip = _skip()
     for f in sorted(reference.rglob("*")):
         rel = f.relative_to(reference)
-        if f.is_dir() or SKIP & set(rel.parts) or f.suffix == ".pyc":
+        if f.is_dir() or skip & set(rel.parts) or f.suffix == ".pyc":
+            continue
+        if rel.parts[0] == NOTEBOOKS:
+            if f.suffix == ".ipynb":
+                from .nb.release import release_text
+                files[rel] = release_text(f)
             continue
         text = f.read_text()
         files[rel] = strip_solutions(text, str(f)) if f.suffix == ".py" else text
@@ -57,12 +77,13 @@ def planned(reference: Path = ROOT / "reference") -> dict[Path, str]:
 def stale(reference: Path = ROOT / "reference", out: Path = ROOT / "assignments") -> list[str]:
     """Paths in `out` that differ from what `build` would write (or should not be there)."""
     want = planned(reference)
+    skip = _skip()
     diffs = [str(p) for p, text in want.items()
              if not (out / p).is_file() or (out / p).read_text() != text]
     if out.is_dir():
         for f in out.rglob("*"):
             rel = f.relative_to(out)
-            if f.is_file() and not SKIP & set(rel.parts) and rel not in want \
+            if f.is_file() and not skip & set(rel.parts) and rel not in want \
                     and f.suffix != ".pyc":
                 diffs.append(f"{rel} (not in reference)")
     return sorted(diffs)
@@ -71,9 +92,10 @@ def stale(reference: Path = ROOT / "reference", out: Path = ROOT / "assignments"
 def build(reference: Path = ROOT / "reference", out: Path = ROOT / "assignments") -> list[Path]:
     written = []
     want = planned(reference)
+    skip = _skip()
     for f in out.rglob("*") if out.is_dir() else []:
         rel = f.relative_to(out)
-        if f.is_file() and not SKIP & set(rel.parts) and rel not in want:
+        if f.is_file() and not skip & set(rel.parts) and rel not in want:
             f.unlink()
     for rel, text in want.items():
         dest = out / rel

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import traceback
 import zipfile
@@ -29,7 +30,8 @@ from .runner import grade, lectures_in
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 AUTOGRADER = Path("/autograder")
-SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", "notebooks", "expected"}
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+SKIP_DIRS = ("reference/notebooks/", "grader/expected/")   # not needed to grade
 
 
 def torch_pin() -> str:
@@ -155,9 +157,10 @@ def _files(base: Path, rel: str) -> list[tuple[Path, str]]:
         return [(top, rel)]
     out = []
     for f in sorted(top.rglob("*")):
-        parts = set(f.relative_to(base).parts)
-        if f.is_file() and not parts & SKIP_PARTS and f.suffix != ".pyc":
-            out.append((f, f.relative_to(base).as_posix()))
+        name = f.relative_to(base).as_posix()
+        if (f.is_file() and not set(f.relative_to(base).parts) & SKIP_PARTS
+                and not name.startswith(SKIP_DIRS) and f.suffix != ".pyc"):
+            out.append((f, name))
     return out
 
 
@@ -199,6 +202,15 @@ def find_submission(path: Path, course: Course, lectures: list[str] = (),
     return None
 
 
+def _copy_without_links(src: Path, dst: Path) -> None:
+    """Grade a private copy: no symlinks (a link named micrograd/ pointing at the reference
+    would otherwise be graded as the student's code) and no later changes by the submission."""
+    def ignore(folder, names):
+        return [n for n in names if os.path.islink(os.path.join(folder, n))
+                or n in ("__pycache__", ".git")]
+    shutil.copytree(src, dst, symlinks=True, ignore=ignore)
+
+
 def _failure(message: str) -> str:
     return json.dumps({"score": 0.0, "output": message, "tests": [], "visibility": "visible",
                        "stdout_visibility": "hidden"}, indent=2) + "\n"
@@ -218,10 +230,13 @@ def gradescope_run(course: Course, root: Path, lectures: list[str] = (),
                             f"{expected} at its top level and up to 3 folders down). Upload "
                             "your assignments/ folder, or the lecture folders themselves.")
         else:
-            run = grade(course, found, list(lectures) or None, seed, isolation=isolation,
-                        protect=[root / "results", root / "source"])
+            with tempfile.TemporaryDirectory(prefix="zth-gradescope-") as tmp:
+                copy = Path(tmp) / "submission"
+                _copy_without_links(found, copy)
+                run = grade(course, copy, list(lectures) or None, seed, isolation=isolation,
+                            protect=[root / "results", root / "source"])
             text = to_gradescope(run)
-    except Exception:
+    except Exception:  # noqa: BLE001 - Gradescope must get a results.json whatever happened
         rc = 1
         text = _failure("The autograder itself failed (not your fault); please tell your "
                         "instructor.\n" + traceback.format_exc(limit=3))

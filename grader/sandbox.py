@@ -206,6 +206,7 @@ class Worker:
         self.next_id = 0
         self.spawns = 0
         self.broken: Reply | None = None     # set when importing the package failed
+        self.silent = False                   # the last request got no byte of reply
         self.confinement: list[str] = []      # what the worker reported it could apply
 
     # -- life cycle -------------------------------------------------------------------------
@@ -312,20 +313,29 @@ class Worker:
     def call(self, probe: str, args: dict, seed: int, timeout: float) -> Reply:
         if self.broken is not None:    # the package itself cannot be imported: same answer
             return self.broken
-        if self.alive() and self._stale():
-            self.kill()                # it wrote more than one reply: never trust it again
-        if not self.alive():
-            if self.proc is not None:
-                self.kill()
-            self.start()
-            reply = self._request({"op": "import"}, timeout, importing=True)
-            if reply.status != "ok":
-                self.broken = reply
-                self.kill()
-                return reply
-            value = reply.value if type(reply.value) is dict else {}
-            self.confinement = [c for c in value.get("confinement", []) if type(c) is str]
-        return self._request({"probe": probe, "args": args, "seed": seed}, timeout)
+        for attempt in (1, 2):
+            fresh = False
+            if self.alive() and self._stale():
+                self.kill()            # it wrote more than one reply: never trust it again
+            if not self.alive():
+                if self.proc is not None:
+                    self.kill()
+                self.start()
+                fresh = True
+                reply = self._request({"op": "import"}, timeout, importing=True)
+                if reply.status != "ok":
+                    self.broken = reply
+                    self.kill()
+                    return reply
+                value = reply.value if type(reply.value) is dict else {}
+                self.confinement = [c for c in value.get("confinement", []) if type(c) is str]
+            reply = self._request({"probe": probe, "args": args, "seed": seed}, timeout)
+            # a worker that was still exiting after its last reply (os._exit right after
+            # answering) dies before reading this request: ask a fresh one, once
+            if reply.status == "crashed" and self.silent and not fresh and attempt == 1:
+                continue
+            return reply
+        raise AssertionError("unreachable")
 
     def _stale(self) -> bool:
         ready, _, _ = select.select([self.rep_r], [], [], 0)
@@ -354,22 +364,24 @@ class Worker:
         except EOFError:
             return self._crashed(during)
         except wire.WireError as e:
-            self.kill()
-            return Reply("bad_reply", message=f"the worker sent an unreadable reply{during} ({e}; "
-                         "did your code write to the grader's channel?)")
+            return self._bad(during, str(e) if "larger than" in str(e) else "")
         try:
             reply = wire.decode(payload)
-        except wire.WireError as e:
-            self.kill()
-            return Reply("bad_reply", message=f"the worker sent an unreadable reply{during} ({e}; "
-                         "did your code write to the grader's channel?)")
+        except wire.WireError:
+            return self._bad(during)
         if (type(reply) is not dict or reply.get("id") != rid
                 or reply.get("status") not in STATUSES):
-            self.kill()
-            return Reply("bad_reply", message=f"the worker sent a reply{during} that does not "
-                         "answer this check (did your code write to the grader's channel?)")
+            return self._bad(during)
         msg = reply.get("message", "")
         return Reply(reply["status"], reply.get("value"), msg if type(msg) is str else "")
+
+    def _bad(self, during: str, why: str = "") -> Reply:
+        # one message whatever the bytes were: what a student wrote on the channel, and when,
+        # must not make two runs with the same seed differ
+        self.kill()
+        return Reply("bad_reply", message=f"the grader's channel carried something other than "
+                     f"this check's reply{during}{f' ({why})' if why else ''}: did your code "
+                     "write to the grader's channel (a file descriptor it did not open)?")
 
     def _send(self, data: bytes) -> None:
         try:
@@ -383,6 +395,7 @@ class Worker:
         cap = self.spec.reply_mb * 1024 * 1024
         buf = bytearray()
         need = 8
+        self.silent = True
         while True:
             while len(buf) < need:
                 left = deadline - time.monotonic()
@@ -394,6 +407,7 @@ class Worker:
                 chunk = os.read(self.rep_r, 1 << 20)
                 if not chunk:
                     raise EOFError
+                self.silent = False
                 buf += chunk
             if need == 8:
                 n = int.from_bytes(buf[:8], "big")
@@ -411,10 +425,15 @@ class Worker:
         except subprocess.TimeoutExpired:
             code = None
         self.kill()
+        if self.layer == "bubblewrap" and code is not None and 128 < code < 160:
+            code = 128 - code       # bwrap's init reports a signal death as 128 + signal
         if code is None:
             why = "closed the grader's channel and kept running (it was stopped)"
         elif code < 0:
-            sig = signal.Signals(-code).name
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = f"signal {-code}"
             why = f"was killed by {sig}" + {
                 "SIGKILL": " (often the memory limit)",
                 "SIGABRT": " (often the memory limit, or a failed assertion in C code)",

@@ -9,7 +9,7 @@ the softmax of the last position's logits and appends it.
 Exercise id: gpt.bigram.
 """
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.nn import functional as F
 
 

@@ -22,7 +22,7 @@ Exercise ids: gpt.head, gpt.causal, gpt.multihead, gpt.feedforward, gpt.block, g
 gpt.init_loss, gpt.generate, gpt.dropout, gpt.train, and the bonus gpt.batched_heads.
 """
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.nn import functional as F
 
 # the lecture's hyperparameters (the full configuration trains 10.79 M parameters)

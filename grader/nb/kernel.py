@@ -9,9 +9,9 @@ forged; at `nbgrader autograde` the score comes from `grader.nb.autograde`, whic
 submission outside the kernel and replaces this cell's output. During autograding this function
 therefore does nothing but say so.
 
-The first call grades every visible check of the lecture at once (one sandboxed worker); results
-are kept per check until a module of the package changes, so the next test cells answer at once
-and an edited module is graded again.
+Each cell grades only its own checks (so it fits nbgrader's default cell timeout); results are
+kept per check until a file of the package changes, so re-running a cell after editing a module
+grades it again and re-running it unchanged answers at once.
 """
 from __future__ import annotations
 
@@ -59,9 +59,8 @@ def results_for(ids: tuple[str, ...], path: Path, course_file: Path = DEFAULT_CO
     if unknown := [i for i in ids if i not in known]:
         raise ValueError(f"unknown check id {', '.join(unknown)}; {lid} has {', '.join(known)}")
     digest = package_digest(path / lec.package)
-    todo = [c for c in lec.checks if (c.id, digest) not in _cache
-            and (c.id in ids or c.visibility == "visible")]
-    if any(c.id in ids for c in todo):
+    todo = [c for c in lec.checks if c.id in ids and (c.id, digest) not in _cache]
+    if todo:
         part = course.model_copy(update={"lectures": {
             **course.lectures, lid: lec.model_copy(update={"checks": todo})}})
         run = grade(part, path, [lid], seed)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from ..reports import LABELS
 from ..results import CheckResult
 
+WIDTH = 86  # `nbgrader validate` cuts longer lines
+
 
 def _pts(x: float) -> str:
     return f"{x:g}"
@@ -13,13 +15,14 @@ def render(results: list[CheckResult], header: str, show_hidden: bool) -> str:
     """Verdict lines for one test cell. Hidden checks are summed, never named, unless
     `show_hidden` (the instructor's own notebook)."""
     lines = [header]
-    width = max((len(r.id) for r in results), default=0)
     hidden = [r for r in results if r.visibility == "hidden" and not show_hidden]
+    width = max((len(r.id) for r in results if r not in hidden), default=0)
     for r in results:
         if r in hidden:
             continue
-        lines.append(f"  {LABELS.get(r.status, r.status):<7} {r.id:<{width}}  "
-                     f"{_pts(r.points):>3}/{_pts(r.max_points)}  {r.title}")
+        line = (f"  {LABELS.get(r.status, r.status):<7} {r.id:<{width}}  "
+                f"{_pts(r.points):>3}/{_pts(r.max_points):<3} {r.title}")
+        lines.append(line if len(line) <= WIDTH else line[:WIDTH - 1] + "…")
         if not r.passed and r.message:
             lines += ["          " + line for line in r.message.splitlines()]
     if hidden:

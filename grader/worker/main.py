@@ -145,10 +145,16 @@ def serve(cfg_json: str) -> None:
             reply = {"id": req["id"], "status": "policy",
                      "message": f"{policy.message} ({', '.join(policy.violations)})"}
         try:
-            wire.write_message(fd_out, reply)
-        except wire.WireError as e:
-            wire.write_message(fd_out, {"id": req["id"], "status": "error",
-                                        "message": f"the probe's result could not be sent: {e}"})
+            try:
+                wire.write_message(fd_out, reply)
+            except wire.WireError as e:
+                wire.write_message(fd_out, {"id": req["id"], "status": "error", "message":
+                                            f"the probe's result could not be sent: {e}"})
+        except OSError as e:
+            sys.stderr.write(f"zth worker: cannot write to the grader's channel ({e.strerror}): "
+                             "did your code close or redirect file descriptors?\n")
+            sys.stderr.flush()
+            os._exit(3)
 
 
 def _seed(seed: int) -> None:

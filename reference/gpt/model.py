@@ -22,7 +22,7 @@ Exercise ids: gpt.head, gpt.causal, gpt.multihead, gpt.feedforward, gpt.block, g
 gpt.init_loss, gpt.generate, gpt.dropout, gpt.train, and the bonus gpt.batched_heads.
 """
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.nn import functional as F
 
 # the lecture's hyperparameters (the full configuration trains 10.79 M parameters)
@@ -51,7 +51,7 @@ class Head(nn.Module):
     def forward(self, x):
         # input (batch, time-step, channels), output (batch, time-step, head size)
         ### BEGIN SOLUTION
-        B, T, C = x.shape
+        T = x.shape[1]
         k = self.key(x)    # (B, T, hs)
         q = self.query(x)  # (B, T, hs)
         wei = q @ k.transpose(-2, -1) * k.shape[-1]**-0.5  # (B, T, T)

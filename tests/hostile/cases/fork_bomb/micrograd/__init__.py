@@ -16,9 +16,6 @@ def _attack():
         born += pid > 0
     return born > 0
 
-
-_orig_exp = _e.Value.exp if False else None
-
 from . import engine as _e
 
 _cache = {}

@@ -18,7 +18,11 @@ def _roots():
             for tok in text.replace("'", '"').split('"'):
                 if tok.startswith("/") and os.path.basename(tok.rstrip("/")) in ("grader", "main"):
                     found.add(os.path.dirname(tok.rstrip("/")) if tok.endswith("grader") else tok)
-    for pid in os.listdir("/proc"):
+    try:
+        pids = os.listdir("/proc")
+    except OSError:
+        pids = []
+    for pid in pids:
         if pid.isdigit():
             for link in ("cwd", "root"):
                 try:

@@ -1,0 +1,104 @@
+"""The GPT-4 tokenizer, rebuilt as a RegexTokenizer from tiktoken's cl100k_base ranks.
+
+tiktoken stores the merged byte strings and their ranks ({b"hello": 15339, ...}), not the pairs.
+The pair behind a token of rank r is recovered by running BPE on its bytes with only the merges
+of rank < r: what is left is exactly two parts, the pair that was merged to make it. A token's
+id is its rank, so the merges are {(rank of part 0, rank of part 1): rank}.
+
+One historical quirk: the single-byte tokens are not ids 0..255 in byte order, so every byte is
+first permuted to its rank (`byte_shuffle`) before the merges apply, and decoding undoes it.
+The special tokens are GPT-4's five.
+
+Exercise ids: minbpe.gpt4, minbpe.gpt4_special.
+"""
+import itertools
+
+import tiktoken
+
+from .regex import GPT4_SPLIT_PATTERN, RegexTokenizer
+
+GPT4_SPECIAL_TOKENS = {
+    '<|endoftext|>': 100257,
+    '<|fim_prefix|>': 100258,
+    '<|fim_middle|>': 100259,
+    '<|fim_suffix|>': 100260,
+    '<|endofprompt|>': 100276,
+}
+
+
+def bpe(mergeable_ranks, token, max_rank):
+    """Split `token` (bytes) with the merges of rank < max_rank, lowest rank first."""
+    ### BEGIN SOLUTION
+    parts = [bytes([b]) for b in token]
+    while len(parts) > 1:
+        ranks = [mergeable_ranks.get(a + b) for a, b in itertools.pairwise(parts)]
+        found = [(r, i) for i, r in enumerate(ranks) if r is not None and r < max_rank]
+        if not found:
+            break
+        _, i = min(found)  # the lowest rank, leftmost on a tie (as tiktoken does)
+        parts[i:i + 2] = [parts[i] + parts[i + 1]]
+    ### END SOLUTION
+    return parts
+
+
+def recover_merges(mergeable_ranks):
+    """{(rank0, rank1): rank} for every multi-byte token of `mergeable_ranks`."""
+    ### BEGIN SOLUTION
+    merges = {}
+    for token, rank in mergeable_ranks.items():
+        if len(token) == 1:
+            continue  # the raw bytes are not merges
+        pair = bpe(mergeable_ranks, token, max_rank=rank)
+        assert len(pair) == 2
+        merges[(mergeable_ranks[pair[0]], mergeable_ranks[pair[1]])] = rank
+    ### END SOLUTION
+    return merges
+
+
+class GPT4Tokenizer(RegexTokenizer):
+    """RegexTokenizer with GPT-4's pattern, merges, byte order and special tokens."""
+
+    def __init__(self):
+        super().__init__(pattern=GPT4_SPLIT_PATTERN)
+        enc = tiktoken.get_encoding("cl100k_base")
+        mergeable_ranks = enc._mergeable_ranks
+        ### BEGIN SOLUTION
+        self.merges = recover_merges(mergeable_ranks)
+        vocab = {idx: bytes([idx]) for idx in range(256)}
+        for (p0, p1), idx in self.merges.items():
+            vocab[idx] = vocab[p0] + vocab[p1]
+        self.vocab = vocab  # in shuffled-byte space, like the merges
+        self.byte_shuffle = {i: mergeable_ranks[bytes([i])] for i in range(256)}
+        self.inverse_byte_shuffle = {v: k for k, v in self.byte_shuffle.items()}
+        self.register_special_tokens(GPT4_SPECIAL_TOKENS)
+        ### END SOLUTION
+
+    def _encode_chunk(self, text_bytes):
+        # bytes -> shuffled bytes -> BPE with the recovered merges
+        ### BEGIN SOLUTION
+        text_bytes = bytes(self.byte_shuffle[b] for b in text_bytes)
+        return super()._encode_chunk(text_bytes)
+        ### END SOLUTION
+
+    def decode(self, ids):
+        # ids -> (shuffled) bytes -> unshuffled bytes -> text; special tokens pass through
+        ### BEGIN SOLUTION
+        parts = []
+        for idx in ids:
+            if idx in self.inverse_special_tokens:
+                parts.append(self.inverse_special_tokens[idx].encode("utf-8"))
+            else:
+                parts.append(bytes(self.inverse_byte_shuffle[b] for b in self.vocab[idx]))
+        return b"".join(parts).decode("utf-8", errors="replace")
+        ### END SOLUTION
+
+    # a pretrained tokenizer: not meant to be trained, and its byte shuffle has no place in
+    # the minbpe v1 file format
+    def train(self, text, vocab_size, verbose=False):
+        raise NotImplementedError("GPT4Tokenizer is pretrained")
+
+    def save(self, file_prefix):
+        raise NotImplementedError("GPT4Tokenizer cannot be saved.")
+
+    def load(self, model_file):
+        raise NotImplementedError("GPT4Tokenizer cannot be loaded.")

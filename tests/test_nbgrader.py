@@ -1,0 +1,195 @@
+"""nbgrader integration, the fast part: notebooks vs course.yaml, release, config, verdicts.
+
+The end-to-end runs through real nbgrader and kernels are in test_nbgrader_e2e.py (slow).
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbgrader")
+
+from conftest import ASSIGNMENTS, REFERENCE
+from nbgrader.utils import determine_grade
+
+from grader.config import ROOT, load_course, parse_course
+from grader.nb import cells
+from grader.nb.autograde import KEY, ZthVerdicts
+from grader.nb.course import available, init_course
+from grader.nb.kernel import AUTOGRADING, check
+from grader.nb.release import release, release_text, source_notebook
+from grader.results import CheckResult
+
+COURSE = load_course()
+NOTEBOOKS = sorted((REFERENCE / "notebooks").glob("*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def test_every_lecture_with_a_reference_has_a_notebook():
+    missing = [lid for lid, lec in COURSE.lectures.items()
+               if (REFERENCE / lec.package).is_dir() and lid not in IDS]
+    assert not missing, f"no reference/notebooks/<id>.ipynb for {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_test_cells_name_exactly_the_lectures_checks(path):
+    nb = nbformat.read(path, 4)
+    assert cells.lecture_of(nb) == path.stem
+    named = [i for ids in cells.test_cells(nb).values() for i in ids]
+    assert sorted(named) == sorted(c.id for c in COURSE.lecture(path.stem).checks)
+    assert cells.sync(copy.deepcopy(nb), COURSE, path.name) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_points_and_hidden_checks_follow_course_yaml(path):
+    nb = source_notebook(path)
+    checks = {c.id: c for c in COURSE.lecture(path.stem).checks}
+    rel = release(nb)
+    for src_cell, rel_cell in zip(nb.cells, rel.cells):
+        if not cells.is_test_cell(src_cell):
+            continue
+        ids = cells.check_ids(src_cell.source)
+        assert src_cell.metadata.nbgrader.points == sum(checks[i].points for i in ids)
+        visible = [i for i in ids if checks[i].visibility == "visible"]
+        assert cells.check_ids(rel_cell.source) == visible
+        for i in ids:
+            if checks[i].visibility == "hidden":
+                assert i not in rel_cell.source
+                hidden_part = src_cell.source.split(cells.BEGIN_HIDDEN)[1]
+                assert i in hidden_part.split(cells.END_HIDDEN)[0]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_release_notebook_is_built_and_has_no_solutions(path):
+    committed = ASSIGNMENTS / "notebooks" / path.name
+    assert committed.read_text() == release_text(path), "run `zth build`"
+    rel = nbformat.reads(committed.read_text(), 4)
+    for c in rel.cells:
+        assert "### BEGIN SOLUTION" not in c.source and "HIDDEN TESTS" not in c.source
+        assert not c.get("outputs")
+    solutions = [c for c in rel.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert solutions and all("YOUR CODE HERE" in c.source or "YOUR ANSWER HERE" in c.source
+                             for c in solutions)
+
+
+def _course_editing(check_id: str, points: int, visibility: str):
+    """course.yaml with one check's points and visibility changed."""
+    text = (ROOT / "course.yaml").read_text()
+    start = text.index(f"- id: {check_id}\n")
+    end = text.find("- id:", start + 1)
+    block = text[start:end]
+    new = re.sub(r"points: [\d.]+", f"points: {points}\n        visibility: {visibility}",
+                 re.sub(r"\n *visibility: \w+", "", block))
+    return parse_course(text[:start] + new + text[end:])
+
+
+def test_sync_takes_points_and_visibility_from_course_yaml():
+    course = _course_editing("micrograd.draw_dot", 7, "hidden")
+    nb = nbformat.read(REFERENCE / "notebooks" / "micrograd.ipynb", 4)
+    assert cells.sync(nb, course) == []
+    cell = next(c for c in nb.cells if cells.is_test_cell(c)
+                and "micrograd.draw_dot" in cells.check_ids(c.source))
+    assert cell.metadata.nbgrader.points == 7
+    assert cell.source.split("\n")[2] == cells.NO_VISIBLE
+    assert cells.BEGIN_HIDDEN in cell.source
+    assert "micrograd.draw_dot" not in release(nb).cells[nb.cells.index(cell)].source
+
+
+def test_sync_drops_unknown_ids_and_adds_missing_checks_to_the_last_cell():
+    nb = nbformat.read(REFERENCE / "notebooks" / "micrograd.ipynb", 4)
+    tests = [c for c in nb.cells if cells.is_test_cell(c)]
+    tests[0].source = tests[0].source.replace('"micrograd.ops"', '"micrograd.gone"')
+    notes = cells.sync(nb, COURSE, "nb")
+    assert any("micrograd.gone is not in course.yaml" in n for n in notes)
+    assert any("micrograd.ops had no test cell" in n for n in notes)
+    assert "micrograd.ops" in cells.check_ids(tests[-1].source)
+
+
+def test_a_check_in_two_cells_is_an_error():
+    nb = nbformat.read(REFERENCE / "notebooks" / "micrograd.ipynb", 4)
+    tests = [c for c in nb.cells if cells.is_test_cell(c)]
+    tests[1].source += '\ncheck("micrograd.ops")'
+    with pytest.raises(cells.NotebookError, match="micrograd.ops is in cells"):
+        cells.sync(nb, COURSE, "nb")
+
+
+def _result(cid, passed, points, visibility="visible", message="wrong"):
+    return CheckResult(cid, f"title of {cid}", points if passed else 0, points,
+                       "passed" if passed else "failed", "" if passed else message, visibility)
+
+
+def _verdict_cell(results: list[CheckResult], points: float | None = None):
+    cell = nbformat.v4.new_code_cell(cells.test_source(
+        [r.id for r in results if r.visibility == "visible"],
+        [r.id for r in results if r.visibility == "hidden"]))
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                 "grade_id": "t", "schema_version": 3,
+                                 "points": points if points is not None
+                                 else sum(r.max_points for r in results)}
+    # whatever the kernel printed, including on stderr, is replaced
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="forged\n")]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    resources = {KEY: {"results": {r.id: r for r in results},
+                       "headers": {r.id: "zth grader · x" for r in results}}}
+    nb, _ = ZthVerdicts().preprocess(nb, resources)
+    return nb.cells[0]
+
+
+@pytest.mark.parametrize("passed,score", [((True, True), 15), ((True, False), 10),
+                                          ((False, True), 5), ((False, False), 0)])
+def test_verdicts_set_the_score_nbgrader_records(passed, score):
+    cell = _verdict_cell([_result("x.a", passed[0], 10), _result("x.b", passed[1], 5)])
+    assert determine_grade(cell) == (score, 15)
+    assert all(o.get("name") != "stderr" for o in cell.outputs)
+    assert "forged" not in str(cell.outputs)
+    assert cell.outputs[0].text.startswith("zth grader")
+
+
+def test_verdicts_scale_when_the_cell_is_worth_other_points():
+    cell = _verdict_cell([_result("x.a", True, 10), _result("x.b", False, 10)], points=5)
+    assert determine_grade(cell) == (2.5, 5)
+
+
+def test_verdicts_never_name_hidden_checks():
+    cell = _verdict_cell([_result("x.a", True, 10),
+                          _result("x.secret", False, 5, "hidden", "secret input 42")])
+    text = cell.outputs[0].text
+    assert "x.secret" not in text and "secret input" not in text and "title of x.secret" not in text
+    assert "hidden checks: 0/5 points" in text
+    assert determine_grade(cell) == (10, 15)
+
+
+def test_kernel_check_does_nothing_during_autograding(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.chdir(tmp_path)  # no package here: grading would report it
+    check("micrograd.ops")
+    assert capsys.readouterr().out.strip() == AUTOGRADING
+
+
+def test_kernel_check_rejects_unknown_ids(monkeypatch, tmp_path):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="unknown check id micrograd.nope"):
+        check("micrograd.nope")
+
+
+def test_init_writes_a_course_nbgrader_can_load(tmp_path):
+    from traitlets.config.loader import PyFileConfigLoader
+    written = init_course(tmp_path, COURSE, ROOT / "course.yaml", ["micrograd"])
+    assert Path("nbgrader_config.py") in written
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+    assert cfg.CourseDirectory.course_id == "zth"
+    assert cfg.Execute.timeout == max(sum(COURSE.timeout_for(c) for c in lec.checks)
+                                      for lec in COURSE.lectures.values())
+    stubs = sorted(f"micrograd/{f.name}" for f in (ASSIGNMENTS / "micrograd").glob("*.py"))
+    assert cfg.Autograde.exclude_overwriting == {"micrograd": stubs}
+    assert cfg.Autograde.autograde_preprocessors[0] == "grader.nb.autograde.ZthGrade"
+    assert "nbgrader.preprocessors.ClearHiddenTests" in cfg.GenerateFeedback.preprocessors
+    for stub in stubs:  # the source holds the stubs, never the reference
+        assert (tmp_path / "source" / "micrograd" / stub).read_text() == \
+            (ASSIGNMENTS / stub).read_text()
+    assert "micrograd" in available(COURSE)
