@@ -26,7 +26,7 @@ from pathlib import Path
 from .cli import write_atomic
 from .config import ROOT, Course
 from .reports import to_gradescope
-from .runner import grade, lectures_in
+from .runner import grade
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 AUTOGRADER = Path("/autograder")
@@ -191,14 +191,17 @@ def find_submission(path: Path, course: Course, lectures: list[str] = (),
                     depth: int = 3) -> Path | None:
     """The folder holding the lecture packages: the upload itself, or a folder inside it
     (students upload `assignments/`, a zip of it, or a GitHub repo with it)."""
-    wanted = set(lectures) or set(course.lectures)
+    packages = [course.lecture(lid).package for lid in (lectures or course.lectures)]
+
+    def real_dir(p: Path) -> bool:      # symlinks never count: they may point anywhere
+        return p.is_dir() and not p.is_symlink()
     level = [path]
     for _ in range(depth + 1):
         for d in level:
-            if wanted & set(lectures_in(d, course)):
+            if any(real_dir(d / pkg) for pkg in packages):
                 return d
         level = [c for d in level for c in sorted(d.iterdir())
-                 if c.is_dir() and not c.name.startswith((".", "__"))]
+                 if real_dir(c) and not c.name.startswith((".", "__"))]
     return None
 
 

@@ -197,13 +197,23 @@ class _Recorded:
 
 
 def _unwrap(x):
+    """The real objects behind handles passed back to the reference (containers are rebuilt
+    only when they hold a handle, so an argument stays the check's own object otherwise)."""
     if isinstance(x, _Recorded):
         return x._target
-    if type(x) in (list, tuple):
+    if type(x) in (list, tuple) and any(_has_handle(v) for v in x):
         return type(x)(_unwrap(v) for v in x)
-    if type(x) is dict:
+    if type(x) is dict and any(_has_handle(v) for v in x.values()):
         return {k: _unwrap(v) for k, v in x.items()}
     return x
+
+
+def _has_handle(x) -> bool:
+    if isinstance(x, _Recorded):
+        return True
+    if type(x) in (list, tuple):
+        return any(_has_handle(v) for v in x)
+    return type(x) is dict and any(_has_handle(v) for v in x.values())
 
 
 # -- replay ---------------------------------------------------------------------------------
@@ -340,7 +350,7 @@ def write_store(folder: Path, recorded: dict, run_seeds: list[int], keep: set[st
 # -- plain data <-> JSON --------------------------------------------------------------------
 def _npy(a: np.ndarray) -> str:
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+    np.save(buf, a, allow_pickle=False)
     return base64.b64encode(buf.getvalue()).decode()
 
 
@@ -449,12 +459,11 @@ def _feed(x, h, rngs: bool) -> None:
     elif isinstance(x, (np.ndarray, np.generic)):
         a = np.asarray(x)
         h.update(f"nd{a.dtype.str}{a.shape}".encode())
-        h.update(repr(a.tolist()).encode() if a.dtype.hasobject
-                 else np.ascontiguousarray(a).tobytes())
+        h.update(repr(a.tolist()).encode() if a.dtype.hasobject else a.tobytes())
     elif torch is not None and isinstance(x, torch.Tensor):
         a = x.detach().cpu()
         a = a.float() if a.dtype == torch.bfloat16 else a
-        h.update(f"pt{x.dtype}{tuple(a.shape)}".encode() + np.ascontiguousarray(a.numpy()).tobytes())
+        h.update(f"pt{x.dtype}{tuple(a.shape)}".encode() + a.numpy().tobytes())
     elif _is_rng(x):
         if rngs:
             h.update(b"rng")

@@ -3,10 +3,10 @@ the manual backward pass may not use autograd."""
 from __future__ import annotations
 
 import pytest
+from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant
+
 from grader.checks.backprop import GRADIENTS, STAGE_OF
 from grader.config import load_course
-
-from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant
 
 CHECKS = {c.id for c in load_course().lecture("backprop").checks}
 
@@ -41,9 +41,9 @@ BUGS = {
     # only the bnraw branch: bndiff's second use (bndiff2 -> bnvar) is forgotten
     "dbndiff_missing_second_branch": (
         {"ninja.py": [("    dbndiff += (2 * bndiff) * dbndiff2", "    pass")]},
-        {"backprop.dbndiff", "backprop.dbnmeani", "backprop.dhprebn"},
-        (_stage_checks("backward_batchnorm") - {"backprop.dbndiff", "backprop.dbnmeani",
-                                                 "backprop.dhprebn"})
+        {"backprop.dbndiff", "backprop.dhprebn"},
+        # dbnmeani stays right: the missing term 2 * bndiff * dbndiff2 sums to 0 over the batch
+        (_stage_checks("backward_batchnorm") - {"backprop.dbndiff", "backprop.dhprebn"})
         | _stage_checks("backward_loss") | _stage_checks("backward_first_layer")),
     "dlogits_not_divided_by_batch_size": (
         {"fused.py": [("    dlogits /= n\n", "")]},
@@ -54,7 +54,8 @@ BUGS = {
         {"backprop.dcounts", "backprop.dlogits"},
         {"backprop.dcounts_sum", "backprop.dlogprobs", "backprop.dh"}),
     "biased_variance_in_fused_batchnorm": (
-        {"fused.py": [("- n / (n - 1) * bnraw", "- bnraw")]},
+        {"fused.py": [("- n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))\n    ### END",
+                       "- bnraw * (dhpreact * bnraw).sum(0))\n    ### END")]},
         {"backprop.dhprebn_fused", "backprop.train_manual"},
         {"backprop.dhprebn", "backprop.dlogits_fused"}),
     # a hard-coded 1/31 passes at the lecture's batch of 32, not at another batch size
@@ -112,8 +113,9 @@ def test_loss_backward_in_the_manual_training_step_is_a_policy_violation(tmp_pat
 
 
 def test_autograd_inside_a_stage_scores_zero_on_that_stage(tmp_path):
-    sub = mutant(tmp_path, "backprop", {"ninja.py": [("    ### BEGIN SOLUTION\n    n = Yb.shape[0]\n",
-                                                      AUTOGRAD_STAGE + "    n = Yb.shape[0]\n")]})
+    first = "    ### BEGIN SOLUTION\n    n = Yb.shape[0]\n"
+    sub = mutant(tmp_path, "backprop",
+                 {"ninja.py": [(first, AUTOGRAD_STAGE + "    n = Yb.shape[0]\n")]})
     stage = _stage_checks("backward_loss")
     results = grade_path(sub, "backprop", only=stage | {"backprop.dh"})
     for k in stage:

@@ -3,9 +3,9 @@ variance conventions."""
 from __future__ import annotations
 
 import pytest
-from grader.config import load_course
-
 from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant
+
+from grader.config import load_course
 
 CHECKS = {c.id for c in load_course().lecture("batchnorm").checks}
 UPDATE = ("                self.running_mean = (1 - self.momentum) * self.running_mean + "
@@ -44,8 +44,8 @@ BUGS = {
     # the running statistics are updated with the batch's statistics in eval mode too
     "running_stats_updated_in_eval_mode": (
         {"nn.py": [("        if self.training:\n            with torch.no_grad():\n",
-                    "        if True:\n            xmean, xvar = x.mean(0, keepdim=True), "
-                    "x.var(0, keepdim=True)\n            with torch.no_grad():\n")]},
+                    ("        if True:\n            xmean, xvar = x.mean(0, keepdim=True), "
+                    "x.var(0, keepdim=True)\n            with torch.no_grad():\n"))]},
         {"batchnorm.bn_eval"},
         {"batchnorm.bn_train", "batchnorm.bn_running"}),
     "no_tanh_gain": ({"model.py": [("layer.weight *= 5 / 3", "layer.weight *= 1.0")]},
@@ -79,8 +79,8 @@ def test_torch_variance_convention_is_accepted_and_named(tmp_path):
     # biased variance in the normalisation, unbiased in running_var: torch.nn.BatchNorm1d
     sub = mutant(tmp_path, "batchnorm", {"nn.py": [(
         "xhat = (x - xmean) / torch.sqrt(xvar + self.eps)",
-        "xhat = (x - xmean) / torch.sqrt((x.var(0, keepdim=True, unbiased=False) "
-        "if self.training else xvar) + self.eps)")]})
+        ("xhat = (x - xmean) / torch.sqrt((x.var(0, keepdim=True, unbiased=False) "
+        "if self.training else xvar) + self.eps)"))]})
     results = grade_path(sub, "batchnorm", only={"batchnorm.bn_train", "batchnorm.bn_running",
                                                  "batchnorm.bn_eval", "batchnorm.bn_momentum"})
     assert all(r.passed for r in results.values()), {k: r.message for k, r in results.items()}

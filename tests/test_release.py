@@ -358,7 +358,7 @@ def test_oracle_replays_what_the_reference_answered(fake_reference, tmp_path):
     with oracle.replaying(tmp_path / "store"):
         replayed = _session(_ctx(), fake_reference)
     assert _same(direct, replayed)
-    assert replayed[5] == [2, 0, 1] and replayed[4][("a", "b")] == 256
+    assert replayed[5] == [2, 0, 1] and replayed[4][("a", "b")] == 259
 
 
 def test_oracle_replay_refuses_other_seeds_and_other_arguments(fake_reference, tmp_path):

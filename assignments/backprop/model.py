@@ -63,8 +63,9 @@ def forward(p, Xb, Yb):
     probs = counts * counts_sum_inv
     logprobs = probs.log()
     loss = -logprobs[range(n), Yb].mean()
-    return dict(emb=emb, embcat=embcat, hprebn=hprebn, bnmeani=bnmeani, bndiff=bndiff,
-                bndiff2=bndiff2, bnvar=bnvar, bnvar_inv=bnvar_inv, bnraw=bnraw,
-                hpreact=hpreact, h=h, logits=logits, logit_maxes=logit_maxes,
-                norm_logits=norm_logits, counts=counts, counts_sum=counts_sum,
-                counts_sum_inv=counts_sum_inv, probs=probs, logprobs=logprobs, loss=loss)
+    return {"emb": emb, "embcat": embcat, "hprebn": hprebn, "bnmeani": bnmeani,
+            "bndiff": bndiff, "bndiff2": bndiff2, "bnvar": bnvar, "bnvar_inv": bnvar_inv,
+            "bnraw": bnraw, "hpreact": hpreact, "h": h, "logits": logits,
+            "logit_maxes": logit_maxes, "norm_logits": norm_logits, "counts": counts,
+            "counts_sum": counts_sum, "counts_sum_inv": counts_sum_inv, "probs": probs,
+            "logprobs": logprobs, "loss": loss}

@@ -30,7 +30,7 @@ STAGES = {
 }
 GRADIENTS = [name for _, outs in STAGES.values() for name in outs]
 STAGE_OF = {name: stage for stage, (_, outs) in STAGES.items() for name in outs}
-LECTURE = dict(vocab_size=27, n_embd=10, n_hidden=64, block_size=3, batch_size=32)
+LECTURE = {"vocab_size": 27, "n_embd": 10, "n_hidden": 64, "block_size": 3, "batch_size": 32}
 
 
 def init_params(rng: np.random.Generator, vocab_size, n_embd, n_hidden, block_size, **_):

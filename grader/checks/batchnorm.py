@@ -3,6 +3,7 @@ lecture's initialisation (pre-activation std, saturation, loss at init), the dia
 and E02 (folding BatchNorm into the Linear before it)."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -60,7 +61,7 @@ def _bn_inputs(ctx: Context, steps: int, eps=None, momentum=None):
     batches = [ctx.rng.normal(0, 1, (int(n), dim)) * scale + shift for n in sizes]
     eval_x = ctx.rng.normal(0, 1, (int(ctx.rng.integers(1, 8)), dim)) * scale + shift
     gamma, beta = ctx.rng.normal(1, 0.3, dim), ctx.rng.normal(0, 0.5, dim)
-    args = dict(dim=dim, gamma=gamma, beta=beta, batches=batches, eval_x=eval_x)
+    args = {"dim": dim, "gamma": gamma, "beta": beta, "batches": batches, "eval_x": eval_x}
     if eps is not None:
         args.update(eps=eps, momentum=momentum)
     got = ctx.mapping(ctx.probe("bn_run", **args), "BatchNorm1d",
@@ -214,7 +215,7 @@ def _diag_inputs(ctx: Context):
     sizes = [n_embd * block] + hidden + [vocab]
     C = ctx.rng.normal(0, 1, (vocab, n_embd))
     weights = [(ctx.rng.normal(0, 1, (a, b)) * (5 / 3) / math.sqrt(a), ctx.rng.normal(0, .1, b))
-               for a, b in zip(sizes, sizes[1:])]
+               for a, b in itertools.pairwise(sizes)]
     X, Y = ctx.rng.integers(0, vocab, (n, block)), ctx.rng.integers(0, vocab, n)
     lr = float(ctx.rng.choice([0.1, 0.01]))
     got = ctx.mapping(ctx.probe("diagnostics", C=C, weights=[list(w) for w in weights], X=X, Y=Y,
@@ -254,18 +255,19 @@ def _rows(ctx: Context, got, want: list[dict], what: str, index: str) -> None:
 @check("batchnorm.activation_stats")
 def activation_stats(ctx: Context):
     got, _, tanhs, _ = _diag_inputs(ctx)
-    want = [dict(layer=i, mean=t.mean().item(), std=t.std().item(),
-                 saturated=(t.abs() > 0.97).double().mean().item()) for i, t in tanhs]
+    want = [{"layer": i, "mean": t.mean().item(), "std": t.std().item(),
+             "saturated": (t.abs() > 0.97).double().mean().item()} for i, t in tanhs]
     _rows(ctx, got["activations"], want, "activation_stats", "layer")
 
 
 @check("batchnorm.grad_stats")
 def grad_stats(ctx: Context):
     got, params, tanhs, lr = _diag_inputs(ctx)
-    want = [dict(layer=i, mean=t.grad.mean().item(), std=t.grad.std().item()) for i, t in tanhs]
+    want = [{"layer": i, "mean": t.grad.mean().item(), "std": t.grad.std().item()}
+            for i, t in tanhs]
     _rows(ctx, got["gradients"], want, "gradient_stats", "layer")
-    want = [dict(index=i, mean=p.grad.mean().item(), std=p.grad.std().item(),
-                 ratio=(p.grad.std() / p.std()).item())
+    want = [{"index": i, "mean": p.grad.mean().item(), "std": p.grad.std().item(),
+             "ratio": (p.grad.std() / p.std()).item()}
             for i, p in enumerate(params) if p.ndim == 2]
     _rows(ctx, got["weights"], want, "weight_stats", "index")
     want = [((lr * p.grad).std() / p.detach().std()).log10().item()
@@ -282,13 +284,13 @@ def fold(ctx: Context):
     for k in range(3):
         fan_in, fan_out = dims[-1], int(ctx.rng.integers(3, 8))
         dims.append(fan_out)
-        blocks.append(dict(weight=ctx.rng.normal(0, 1, (fan_in, fan_out)),
-                           bias=None if k == 0 else ctx.rng.normal(0, 1, fan_out),
-                           gamma=ctx.rng.normal(1, 0.3, fan_out),
-                           beta=ctx.rng.normal(0, 0.5, fan_out),
-                           mean=ctx.rng.normal(0, 1, fan_out),
-                           var=ctx.rng.uniform(0.2, 3, fan_out),
-                           eps=float(ctx.rng.choice([1e-5, 1e-3]))))
+        blocks.append({"weight": ctx.rng.normal(0, 1, (fan_in, fan_out)),
+                       "bias": None if k == 0 else ctx.rng.normal(0, 1, fan_out),
+                       "gamma": ctx.rng.normal(1, 0.3, fan_out),
+                       "beta": ctx.rng.normal(0, 0.5, fan_out),
+                       "mean": ctx.rng.normal(0, 1, fan_out),
+                       "var": ctx.rng.uniform(0.2, 3, fan_out),
+                       "eps": float(ctx.rng.choice([1e-5, 1e-3]))})
     got = ctx.probe("fold", blocks=blocks)
     ctx.ensure(type(got) is list and len(got) == len(blocks),
                "expected one folded Linear per (Linear, BatchNorm1d) pair")

@@ -231,8 +231,8 @@ def e05_cross_entropy(ctx: Context):
             ("ce", "cross_entropy_loss(logits, ys)", plain.item()),
             ("manual_reg", f"manual_loss(logits, ys, W, reg={reg})", with_reg.item()),
             ("ce_reg", f"cross_entropy_loss(logits, ys, W, reg={reg})", with_reg.item()),
-            ("ce_large", f"cross_entropy_loss(logits + {offset:g}, ys) (large logits: exp "
-             "overflows in float32, F.cross_entropy does not)", plain.item())):
+            ("ce_large", (f"cross_entropy_loss(logits + {offset:g}, ys) (large logits: exp "
+             "overflows in float32, F.cross_entropy does not)"), plain.item())):
         ctx.close(ctx.number(got[key], label), want, label)
     for key, label, want in (("grad_logits", "d loss / d logits", lg.grad),
                              ("grad_W", "d loss / d W (from the regulariser)", Wt.grad)):

@@ -79,11 +79,12 @@ def run(args) -> int:
     stoi, itos = counts.build_vocab(words)
     N = counts.count_bigrams(words, stoi)
     table = Table("", "reproduced", "lecture", "exact (float64 sum)")
+    nlls = {}
     for k, lecture in ((0, LECTURE_NLL), (1, LECTURE_NLL_ADD_ONE)):
         P = counts.probabilities(N, k)
-        table.add_row("NLL" if k == 0 else "NLL, add-one smoothing",
-                      f"{counts.nll(words, P, stoi):.4f}", f"{lecture:.4f}",
-                      f"{exact_nll(words, P, stoi):.6f}")
+        nlls[k] = counts.nll(words, P, stoi)
+        table.add_row("NLL" if k == 0 else "NLL, add-one smoothing", f"{nlls[k]:.4f}",
+                      f"{lecture:.4f}", f"{exact_nll(words, P, stoi):.6f}")
     console.print(f"{int(N.sum()):,} bigrams")
     console.print(table)
     P = counts.probabilities(N, 1)
@@ -105,17 +106,16 @@ def run(args) -> int:
     console.print(f"neural bigram after {len(losses)} steps (lr 50, 0.01·mean(W²), seed {SEED}): "
                   f"loss {final:.4f} (data term "
                   f"{neural.cross_entropy_loss(neural.forward_index(xs, W), ys).item():.4f}); "
-                  f"counting model {counts.nll(words, counts.probabilities(N, 1), stoi):.4f}")
+                  f"counting model {nlls[0]:.4f}, add-one {nlls[1]:.4f}")
     P_net = torch.softmax(W.detach(), dim=1)
     console.print("neural samples (seed 2147483647): " +
                   " ".join(counts.sample(P_net, itos, 5, torch.Generator().manual_seed(SEED))))
-    plot_losses(losses, exact_nll(words, counts.probabilities(N, 1), stoi),
-                out / "bigram_neural_loss.png")
+    plot_losses(losses, nlls[0], out / "bigram_neural_loss.png")
 
     # E01: trigram
     cmp = Table("E01 on all names", "bigram", "trigram")
     for k in (0.0, 1.0):
-        bi, tri = ex.bigram_loss(words, words, k), ex.trigram_loss(words, words, k)
+        bi, tri = nlls[k], ex.trigram_loss(words, words, k)
         cmp.add_row(f"NLL, k={k:g}", f"{bi:.4f}", f"{tri:.4f}")
     console.print(cmp)
     console.print(f"the trigram model {'beats' if tri < bi else 'does not beat'} the bigram "

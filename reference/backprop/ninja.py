@@ -38,9 +38,9 @@ def backward_loss(Yb, logits, logit_maxes, counts, counts_sum, counts_sum_inv, p
     dlogits = dnorm_logits.clone()
     dlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)
     dlogits += F.one_hot(logits.max(1).indices, num_classes=logits.shape[1]) * dlogit_maxes
-    return dict(dlogprobs=dlogprobs, dprobs=dprobs, dcounts_sum_inv=dcounts_sum_inv,
-                dcounts_sum=dcounts_sum, dcounts=dcounts, dnorm_logits=dnorm_logits,
-                dlogit_maxes=dlogit_maxes, dlogits=dlogits)
+    return {"dlogprobs": dlogprobs, "dprobs": dprobs, "dcounts_sum_inv": dcounts_sum_inv,
+            "dcounts_sum": dcounts_sum, "dcounts": dcounts, "dnorm_logits": dnorm_logits,
+            "dlogit_maxes": dlogit_maxes, "dlogits": dlogits}
     ### END SOLUTION
 
 
@@ -51,7 +51,7 @@ def backward_output(dlogits, h, W2):
     dW2 = h.T @ dlogits
     db2 = dlogits.sum(0)
     dhpreact = (1.0 - h**2) * dh
-    return dict(dh=dh, dW2=dW2, db2=db2, dhpreact=dhpreact)
+    return {"dh": dh, "dW2": dW2, "db2": db2, "dhpreact": dhpreact}
     ### END SOLUTION
 
 
@@ -70,9 +70,9 @@ def backward_batchnorm(dhpreact, bngain, bnraw, bndiff, bndiff2, bnvar, bnvar_in
     dbnmeani = (-dbndiff).sum(0, keepdim=True)
     dhprebn = dbndiff.clone()
     dhprebn += 1.0 / n * (torch.ones_like(dbndiff) * dbnmeani)
-    return dict(dbngain=dbngain, dbnbias=dbnbias, dbnraw=dbnraw, dbnvar_inv=dbnvar_inv,
-                dbnvar=dbnvar, dbndiff2=dbndiff2, dbndiff=dbndiff, dbnmeani=dbnmeani,
-                dhprebn=dhprebn)
+    return {"dbngain": dbngain, "dbnbias": dbnbias, "dbnraw": dbnraw, "dbnvar_inv": dbnvar_inv,
+            "dbnvar": dbnvar, "dbndiff2": dbndiff2, "dbndiff": dbndiff, "dbnmeani": dbnmeani,
+            "dhprebn": dhprebn}
     ### END SOLUTION
 
 
@@ -85,7 +85,7 @@ def backward_first_layer(dhprebn, Xb, C, emb, embcat, W1):
     demb = dembcat.view(emb.shape)
     dC = torch.zeros_like(C)
     dC.index_add_(0, Xb.view(-1), demb.view(-1, C.shape[1]))  # each row used k times gets k grads
-    return dict(dembcat=dembcat, dW1=dW1, db1=db1, demb=demb, dC=dC)
+    return {"dembcat": dembcat, "dW1": dW1, "db1": db1, "demb": demb, "dC": dC}
     ### END SOLUTION
 
 
@@ -105,4 +105,4 @@ def cmp(s, dt, t):
     ex = torch.all(dt == t.grad).item()
     app = torch.allclose(dt, t.grad)
     maxdiff = (dt - t.grad).abs().max().item()
-    print(f"{s:15s} | exact: {str(ex):5s} | approximate: {str(app):5s} | maxdiff: {maxdiff}")
+    print(f"{s:15s} | exact: {ex!s:5s} | approximate: {app!s:5s} | maxdiff: {maxdiff}")

@@ -23,8 +23,8 @@ def activation_stats(layers, saturation=0.97):
     for i, layer in enumerate(layers):
         if isinstance(layer, Tanh):
             t = layer.out
-            stats.append(dict(layer=i, mean=t.mean().item(), std=t.std().item(),
-                              saturated=(t.abs() > saturation).float().mean().item()))
+            stats.append({"layer": i, "mean": t.mean().item(), "std": t.std().item(),
+                          "saturated": (t.abs() > saturation).float().mean().item()})
     return stats
     ### END SOLUTION
 
@@ -36,7 +36,7 @@ def gradient_stats(layers):
     for i, layer in enumerate(layers):
         if isinstance(layer, Tanh):
             t = layer.out.grad
-            stats.append(dict(layer=i, mean=t.mean().item(), std=t.std().item()))
+            stats.append({"layer": i, "mean": t.mean().item(), "std": t.std().item()})
     return stats
     ### END SOLUTION
 
@@ -47,8 +47,8 @@ def weight_stats(parameters):
     stats = []
     for i, p in enumerate(parameters):
         if p.ndim == 2:
-            stats.append(dict(index=i, mean=p.grad.mean().item(), std=p.grad.std().item(),
-                              ratio=(p.grad.std() / p.std()).item()))
+            stats.append({"index": i, "mean": p.grad.mean().item(), "std": p.grad.std().item(),
+                          "ratio": (p.grad.std() / p.std()).item()})
     return stats
     ### END SOLUTION
 

@@ -11,6 +11,8 @@ BatchNorm's beta does its job).
 
 Exercise ids: batchnorm.init_stats, batchnorm.init_loss.
 """
+import itertools
+
 import torch
 import torch.nn.functional as F
 
@@ -23,7 +25,7 @@ def build_mlp(vocab_size, block_size=3, n_embd=10, n_hidden=100, n_layers=5, bat
     C = torch.randn((vocab_size, n_embd), generator=generator)
     sizes = [n_embd * block_size] + [n_hidden] * n_layers
     layers = []
-    for fan_in, fan_out in zip(sizes, sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         layers.append(Linear(fan_in, fan_out, bias=not batchnorm, generator=generator))
         if batchnorm:
             layers.append(BatchNorm1d(fan_out))

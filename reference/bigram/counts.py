@@ -37,7 +37,7 @@ def bigrams(words):
     ### BEGIN SOLUTION
     for w in words:
         chs = ['.'] + list(w) + ['.']
-        yield from zip(chs, chs[1:])
+        yield from zip(chs, chs[1:])  # noqa: RUF007 (the lecture's idiom)
     ### END SOLUTION
 
 

@@ -38,15 +38,13 @@ def flatten(pkg, x, n):
 @probe
 def sequential(pkg, emb, w1, w2, b2, IX):
     nn = _nn(pkg)
-    T = IX.shape[1]
-    layers = [attr(nn, "Embedding")(*emb.shape), attr(nn, "FlattenConsecutive")(T),
-              attr(nn, "Linear")(*w1.shape, bias=False), attr(nn, "Tanh")(),
-              attr(nn, "Linear")(*w2.shape)]
-    layers[0].weight, layers[2].weight = tensor(emb), tensor(w1)
-    layers[4].weight, layers[4].bias = tensor(w2), tensor(b2)
+    layers = [attr(nn, "Embedding")(*emb.shape), attr(nn, "Linear")(*w1.shape, bias=False),
+              attr(nn, "Tanh")(), attr(nn, "Linear")(*w2.shape)]
+    layers[0].weight, layers[1].weight = tensor(emb), tensor(w1)
+    layers[3].weight, layers[3].bias = tensor(w2), tensor(b2)
     model = attr(nn, "Sequential")(layers)
     out = model(_ix(IX))
-    expected = [layers[0].weight, layers[2].weight, layers[4].weight, layers[4].bias]
+    expected = [layers[0].weight, layers[1].weight, layers[3].weight, layers[3].bias]
     order = [next((i for i, e in enumerate(expected) if e is p), -1)
              for p in model.parameters()]
     return {"out": array(out, "Sequential(...)(IX)"),

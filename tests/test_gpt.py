@@ -1,0 +1,116 @@
+"""Lecture 7 end to end: reference, stubs, the lecture's buggy variants, the training threshold."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant, zth
+
+from grader.config import load_course
+from grader.oracle import reference
+
+CHECKS = [c.id for c in load_course().lecture("gpt").checks]
+
+HEAD_FORWARD = ("        wei = wei.masked_fill(self.tril[:T, :T] == 0, float('-inf'))\n"
+                "        wei = F.softmax(wei, dim=-1)\n")
+BUGS = {
+    "no_causal_mask": ({"model.py": [(HEAD_FORWARD, "        wei = F.softmax(wei, dim=-1)\n")]},
+                       {"gpt.head", "gpt.causal"}),
+    # causal, but the rows no longer sum to 1
+    "mask_after_softmax": ({"model.py": [(HEAD_FORWARD, ("        wei = F.softmax(wei, dim=-1)\n"
+                                          "        wei = wei.masked_fill(self.tril[:T, :T] == 0, "
+                                          "0.0)\n"))]},
+                           {"gpt.head"}),
+    "scale_by_n_embd": ({"model.py": [(("wei = q @ k.transpose(-2, -1) * k.shape[-1]**-0.5  # (B, "
+                                       "T, T)"), "wei = q @ k.transpose(-2, -1) * x.shape[-1]**-0.5")]},
+                        {"gpt.head"}),
+    "post_norm": ({"model.py": [(("        x = x + self.sa(self.ln1(x))\n"
+                                 "        x = x + self.ffwd(self.ln2(x))\n"),
+                                 ("        x = self.ln1(x + self.sa(x))\n"
+                                 "        x = self.ln2(x + self.ffwd(x))\n"))]},
+                  {"gpt.block", "gpt.model"}),
+    "generate_without_cropping": ({"model.py": [("idx_cond = idx[:, -self.block_size:]",
+                                                 "idx_cond = idx")]},
+                                  {"gpt.generate"}),
+    "pytorch_default_init": ({"model.py": [("        self.apply(self._init_weights)\n", "")]},
+                             {"gpt.init_loss"}),
+    "dropout_in_eval_mode": ({"model.py": [("        wei = self.dropout(wei)\n",
+                                            "        wei = F.dropout(wei, 0.5)\n")]},
+                             {"gpt.dropout"}),
+    "get_batch_ignores_generator": ({"data.py": [("(batch_size,), generator=generator)",
+                                                                  "(batch_size,))")]},
+                                    {"gpt.data"}),
+}
+
+
+def test_reference_gets_full_marks_including_the_bonus(course):
+    results = grade_path(REFERENCE, "gpt")
+    assert set(results) == set(CHECKS)
+    failed = {k: (r.status, r.message) for k, r in results.items() if not r.passed}
+    assert not failed
+    assert all(r.points == r.max_points for r in results.values())
+    assert results["gpt.batched_heads"].bonus
+
+
+def test_stub_submission_scores_zero_without_crash():
+    results = grade_path(ASSIGNMENTS, "gpt")
+    assert {r.status for r in results.values()} == {"not_implemented"}
+    assert sum(r.points for r in results.values()) == 0
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_buggy_variant_fails_the_right_check(tmp_path, bug):
+    edits, must_fail = BUGS[bug]
+    # the bug is caught where it lives: checks of the parts it does not touch still pass
+    unaffected = {"gpt.feedforward", "gpt.trick"}
+    results = grade_path(mutant(tmp_path, "gpt", edits), "gpt", only=must_fail | unaffected)
+    failed = {k for k, r in results.items() if not r.passed}
+    assert must_fail == failed, {k: results[k].message for k in must_fail}
+    for k in must_fail:
+        assert results[k].points == 0
+
+
+def test_causality_failure_names_the_first_position_that_saw_the_future(tmp_path):
+    edits, _ = BUGS["no_causal_mask"]
+    r = grade_path(mutant(tmp_path, "gpt", edits), "gpt", only={"gpt.causal"})["gpt.causal"]
+    assert "Head is not causal" in r.message and "changed the output at position 0" in r.message
+
+
+def test_head_failure_shows_tolerance_and_where(tmp_path):
+    edits, _ = BUGS["scale_by_n_embd"]
+    r = grade_path(mutant(tmp_path, "gpt", edits), "gpt", only={"gpt.head"})["gpt.head"]
+    assert "rtol=0.0001, atol=1e-05" in r.message and "position t=" in r.message
+    assert "scaled_dot_product_attention" in r.message
+
+
+def test_short_training_run_needs_working_attention(tmp_path):
+    """Attention that outputs nothing trains to ~2.54, above the 2.45 the check asks for."""
+    sub = mutant(tmp_path, "gpt", {"model.py": [("        out = wei @ v      # (B, T, hs)\n",
+                                                 "        out = v * 0.0\n")]})
+    r = grade_path(sub, "gpt", only={"gpt.train"})["gpt.train"]
+    assert r.status == "failed" and "val loss is 2.5" in r.message
+
+
+def test_lecture_configuration_has_10_79_million_parameters():
+    model = reference("gpt", "model")
+    n = sum(p.numel() for p in model.GPTLanguageModel().parameters())
+    assert round(n / 1e6, 2) == 10.79
+
+
+@pytest.mark.slow
+def test_reference_training_passes_with_margin_on_many_seeds():
+    losses = []
+    for seed in range(1, 11):
+        r = grade_path(REFERENCE, "gpt", seed=seed, only={"gpt.train"})["gpt.train"]
+        assert r.passed, r.message
+        losses.append(float(r.message.split()[2]))
+    assert max(losses) < 2.42, losses
+
+
+@pytest.mark.slow
+def test_reproduce_cpu_preset_writes_summary_plot_and_sample(tmp_path):
+    r = zth("reproduce", "gpt", "--preset", "smoke", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["val_loss"] < 3.5 and summary["params"] > 0
+    assert (tmp_path / "loss.png").stat().st_size > 0 and (tmp_path / "sample.txt").read_text()

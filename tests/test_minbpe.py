@@ -1,0 +1,147 @@
+"""Lecture 8 end to end: reference, stubs, a public-repo-shaped clone, buggy variants, offline
+tiktoken, and the reference's fast training giving exactly the lecture's merges."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ASSIGNMENTS, REFERENCE, ROOT, grade_path, mutant
+
+from grader.config import load_course
+from grader.data import read_text
+from grader.oracle import reference
+
+CHECKS = [c.id for c in load_course().lecture("minbpe").checks]
+PUBLIC = ROOT / "tests" / "fixtures" / "minbpe_public"
+OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
+
+ENCODE_MIN = 'pair = min(stats, key=lambda p: self.merges.get(p, float("inf")))'
+BY_FREQUENCY = ("pair = max((p for p in stats if p in self.merges), key=stats.get, "
+                "default=next(iter(stats)))")
+BUGS = {
+    # after a match it steps one element instead of two: [7, 7, 7] -> [X, X, 7]
+    "merge_overlaps": ({"base.py": [("            newids.append(idx)\n            i += 2",
+                                     "            newids.append(idx)\n            i += 1")]},
+                       {"minbpe.merge"}),
+    "basic_encode_by_frequency": ({"basic.py": [(ENCODE_MIN, BY_FREQUENCY)]},
+                                  {"minbpe.basic_encode"}),
+    "regex_encode_by_frequency": ({"regex.py": [(ENCODE_MIN, BY_FREQUENCY)]},
+                                  {"minbpe.regex_encode"}),
+    "decode_strict_utf8": ({"regex.py": [('.decode("utf-8", errors="replace")',
+                                          '.decode("utf-8")')],
+                            "basic.py": [('.decode("utf-8", errors="replace")',
+                                          '.decode("utf-8")')]},
+                           {"minbpe.unicode"}),
+    "specials_not_split_out": ({"regex.py": [("        if not special:\n",
+                                              "        if True:\n")]},
+                               {"minbpe.special"}),
+    "train_ignores_counts": ({"base.py": [(("pair = min(ties, key=first_seen) if len(ties) > 1 "
+                                           "else ties[0]"), "pair = next(iter(stats))")]},
+                             {"minbpe.basic_train", "minbpe.regex_train"}),
+    "load_forgets_specials": ({"base.py": [(("        self.special_tokens = special_tokens\n"
+                                            "        self.vocab = self._build_vocab()\n"
+                                            "        ### END SOLUTION"),
+                                            ("        self.vocab = self._build_vocab()\n"
+                                            "        ### END SOLUTION"))]},
+                              {"minbpe.save_load"}),
+}
+
+
+def test_reference_gets_full_marks(course):
+    results = grade_path(REFERENCE, "minbpe")
+    assert set(results) == set(CHECKS)
+    failed = {k: (r.status, r.message) for k, r in results.items() if not r.passed}
+    assert not failed
+    assert sum(r.points for r in results.values()) == sum(
+        c.points for c in course.lecture("minbpe").checks)
+
+
+def test_stub_submission_scores_zero_without_crash():
+    results = grade_path(ASSIGNMENTS, "minbpe")
+    assert {r.status for r in results.values()} == {"not_implemented"}
+    assert sum(r.points for r in results.values()) == 0
+
+
+def test_public_repo_clone_gets_full_marks():
+    """Naive training, assert for none_raise, GPT-4 decode without specials: all accepted."""
+    results = grade_path(PUBLIC, "minbpe")
+    failed = {k: (r.status, r.message) for k, r in results.items() if not r.passed}
+    assert not failed
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_buggy_variant_fails_the_right_check(tmp_path, bug):
+    edits, must_fail = BUGS[bug]
+    unaffected = {"minbpe.get_stats"}
+    results = grade_path(mutant(tmp_path, "minbpe", edits), "minbpe",
+                         only=must_fail | unaffected)
+    failed = {k for k, r in results.items() if not r.passed}
+    assert must_fail == failed, {k: results[k].message for k in results}
+    for k in must_fail:
+        assert results[k].points == 0
+
+
+def test_wrapping_tiktoken_gains_nothing(tmp_path):
+    """encode straight from tiktoken, merges truncated: the parent's replay of the merges fails."""
+    cheat = ("        self.register_special_tokens(GPT4_SPECIAL_TOKENS)\n",
+             ("        self.register_special_tokens(GPT4_SPECIAL_TOKENS)\n"
+             "        self.merges = dict(list(self.merges.items())[:5000])\n"
+             "        self.encode = lambda text, allowed_special='none_raise': enc.encode(\n"
+             "            text, allowed_special=set() if allowed_special == 'none_raise' "
+             "else allowed_special)\n"))
+    sub = mutant(tmp_path, "minbpe", {"gpt4.py": [cheat]})
+    r = grade_path(sub, "minbpe", only={"minbpe.gpt4"})["minbpe.gpt4"]
+    assert r.status == "failed" and "GPT4Tokenizer.merges" in r.message
+
+
+def test_training_failure_names_the_merge_and_both_counts(tmp_path):
+    edits, _ = BUGS["train_ignores_counts"]
+    r = grade_path(mutant(tmp_path, "minbpe", edits), "minbpe",
+                   only={"minbpe.basic_train"})["minbpe.basic_train"]
+    assert "merge 0 (id 256)" in r.message and "occurs" in r.message
+
+
+def _naive_train():
+    spec = importlib.util.spec_from_file_location("bpe_bench", ROOT / "benchmarks" / "bpe_train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.naive_train
+
+
+@pytest.mark.parametrize("kind", ["basic", "regex"])
+def test_fast_training_gives_the_lectures_merges_ties_included(kind):
+    """Late merges on a small text are mostly ties: the first pair seen in the text must win."""
+    text = read_text("taylorswift.txt")[20000:26000]
+    tok = (reference("minbpe", "basic").BasicTokenizer() if kind == "basic"
+           else reference("minbpe", "regex").RegexTokenizer())
+    tok.train(text, 256 + 250)
+    want = _naive_train()(text, 256 + 250, tok.pattern or None)
+    assert list(tok.merges.items()) == list(want.items())
+
+
+def test_tiktoken_cl100k_base_works_with_the_network_unreachable(tmp_path):
+    code = ("from grader.tiktoken_offline import cl100k_base; "
+            "print(cl100k_base().encode('hello world <|endoftext|>', allowed_special='all'))")
+    env = {k: v for k, v in os.environ.items() if k != "TIKTOKEN_CACHE_DIR"}
+    env |= OFFLINE | {"TIKTOKEN_CACHE_DIR": str(tmp_path / "cache")}   # an empty cache
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                       text=True, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[15339, 1917, 220, 100257]"
+
+
+def test_grading_gpt4_offline_inside_the_sandbox():
+    """The worker sees TIKTOKEN_CACHE_DIR (bound read-only) and never reaches the network."""
+    code = ("from grader.config import load_course; from grader.runner import grade; "
+            "from pathlib import Path; "
+            "r = grade(load_course(), Path('reference'), ['minbpe'], 5, only={'minbpe.gpt4'}); "
+            "c = r.submissions[0].lectures[0].checks[0]; print(c.status, c.message)")
+    env = {k: v for k, v in os.environ.items() if k != "TIKTOKEN_CACHE_DIR"} | OFFLINE
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                       text=True, check=False, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("passed"), r.stdout
