@@ -301,7 +301,12 @@ def build_release(out: Path, n_seeds: int = 3, ci: bool = True, force: bool = Fa
         instructor.lecture(lid)
     packages = {lec.package for lid, lec in instructor.lectures.items()
                 if not lectures or lid in lectures}
-    if diffs := [d for d in stale() if Path(d).parts[0] in packages | {"notebooks"}]:
+    def released(diff: str) -> bool:
+        parts = Path(diff.split(" ")[0]).parts
+        if parts[0] == "notebooks":
+            return not lectures or Path(parts[-1]).stem.split("_")[0] in lectures
+        return parts[0] in packages
+    if diffs := [d for d in stale() if released(d)]:
         raise ReleaseError("assignments/ is out of date with reference/ (run `zth build`): "
                            + ", ".join(diffs[:5]) + (" ..." if len(diffs) > 5 else ""))
     course_text = student_course((ROOT / "course.yaml").read_text(), lectures)

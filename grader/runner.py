@@ -121,9 +121,12 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         if on_check:
             on_check(r)
 
-    if not pkg_dir.is_dir():
+    if not pkg_dir.is_dir() or pkg_dir.is_symlink():
+        # a symlink may point anywhere the grader can read (e.g. reference/): never grade one
+        msg = (f"{lec.package}/ is a symbolic link, not a folder: hand in the files themselves"
+               if pkg_dir.is_symlink() else f"no {lec.package}/ package found in the submission")
         for cfg in lec.checks:
-            add(cfg, "no_package", f"no {lec.package}/ package found in the submission")
+            add(cfg, "no_package", msg)
         return result
     violations = policy_scan(pkg_dir, lec)
     if violations:

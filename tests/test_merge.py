@@ -140,3 +140,15 @@ def test_merge_refuses_duplicates_and_missing_shards(batch, tmp_path):
     assert re.search(r"student 'alice' is in both", _refused(whole, tmp_path / "dup.json"))
     (tmp_path / "half.json").write_text(parts[0].read_text()[:200])
     assert "not a JSON report" in _refused(tmp_path / "half.json")
+
+
+def test_a_symlinked_package_is_never_graded(tmp_path):
+    """A batch folder is student-controlled: micrograd -> reference/micrograd must not pass."""
+    from grader.config import load_course
+    from grader.runner import grade
+    (tmp_path / "mallory").mkdir()
+    (tmp_path / "mallory" / "micrograd").symlink_to(REFERENCE / "micrograd")
+    run = grade(load_course(), tmp_path, ["micrograd"], 1, batch=True, only={"micrograd.ops"})
+    [check] = run.submissions[0].lectures[0].checks
+    assert check.status == "no_package" and check.points == 0
+    assert "symbolic link" in check.message

@@ -99,7 +99,8 @@ assert AlwaysEqual() == 42'''
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent),
+    env = {"OMP_NUM_THREADS": "1", **os.environ,
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent),
                                                   os.environ.get("PATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
                           check=False, capture_output=True, text=True, timeout=900)
@@ -228,3 +229,52 @@ def test_generate_assignment_gives_the_committed_release_notebook(course_dir):
 def test_init_refuses_to_overwrite_without_force(course_dir):
     out = zth("nbgrader", "init", str(course_dir))
     assert out.returncode == 2 and "--force" in out.stderr
+
+
+AVAILABLE = [p.stem for p in sorted((REFERENCE / "notebooks").glob("*.ipynb"))]
+
+
+@pytest.mark.parametrize("lecture", AVAILABLE)
+def test_reference_autogrades_to_full_marks_and_the_release_to_zero(lecture, tmp_path):
+    from nbgrader.api import Gradebook
+    course = tmp_path / "course"
+    assert zth("nbgrader", "init", str(course), "--lecture", lecture).returncode == 0
+    nbgrader(course, "generate_assignment", lecture)
+    release = course / "release" / lecture
+    source_nb = nbformat.read(course / "source" / lecture / f"{lecture}.ipynb", 4)
+    package = COURSE.lecture(lecture).package
+    for student, modules, nb in (
+            ("reference", REFERENCE / package,
+             solutions_filled(nbformat.read(release / f"{lecture}.ipynb", 4), source_nb)),
+            ("untouched", release / package, nbformat.read(release / f"{lecture}.ipynb", 4))):
+        dest = course / "submitted" / student / lecture
+        shutil.copytree(release, dest)
+        shutil.rmtree(dest / package)
+        shutil.copytree(modules, dest / package, ignore=shutil.ignore_patterns("__pycache__"))
+        nbformat.write(nb, dest / f"{lecture}.ipynb")
+    nbgrader(course, "autograde", lecture)
+    full = sum(c.points for c in COURSE.lecture(lecture).checks)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student, want in (("reference", full), ("untouched", 0)):
+            sub = gb.find_submission_notebook(lecture, lecture, student)
+            auto = [g for g in sub.grades if g.cell.cell_type == "code"]
+            assert sum(g.auto_score for g in auto) == want, student
+            manual = [g for g in sub.grades if g.cell.cell_type == "markdown"]
+            assert all(g.needs_manual_grade for g in manual) or student == "untouched"
+
+
+def test_validate_shows_a_student_the_visible_verdicts(tmp_path):
+    work = tmp_path / "student"
+    shutil.copytree(ASSIGNMENTS / LECTURE, work / LECTURE)
+    shutil.copy(ASSIGNMENTS / "notebooks" / f"{LECTURE}.ipynb", work)
+    out = nbgrader(work, "validate", f"{LECTURE}.ipynb").stdout
+    assert "VALIDATION FAILED" in out
+    for cid, c in CHECKS.items():
+        if c.visibility == "visible":
+            assert f"TODO    {cid}" in out, cid
+        else:
+            assert cid not in out
+    shutil.rmtree(work / LECTURE)
+    shutil.copytree(REFERENCE / LECTURE, work / LECTURE)
+    out = nbgrader(work, "validate", f"{LECTURE}.ipynb").stdout
+    assert "Success! Your notebook passes all the tests." in out

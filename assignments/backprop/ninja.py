@@ -24,25 +24,39 @@ import torch.nn.functional as F
 
 
 def backward_loss(Yb, logits, logit_maxes, counts, counts_sum, counts_sum_inv, probs):
-    """From loss = -logprobs[range(n), Yb].mean() back to the logits."""
+    """From loss = -logprobs[range(n), Yb].mean() back to the logits.
+
+    Returns {"dlogprobs", "dprobs", "dcounts_sum_inv", "dcounts_sum", "dcounts", "dnorm_logits",
+    "dlogit_maxes", "dlogits"}: each the gradient of the loss w.r.t. that tensor.
+    """
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
 def backward_output(dlogits, h, W2):
-    """Through logits = h @ W2 + b2 and h = tanh(hpreact)."""
+    """Through logits = h @ W2 + b2 and h = tanh(hpreact).
+
+    Returns {"dh", "dW2", "db2", "dhpreact"}.
+    """
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
 def backward_batchnorm(dhpreact, bngain, bnraw, bndiff, bndiff2, bnvar, bnvar_inv):
-    """Through the BatchNorm, step by step: hpreact = bngain * bnraw + bnbias, ..."""
+    """Through the BatchNorm, step by step: hpreact = bngain * bnraw + bnbias, ...
+
+    Returns {"dbngain", "dbnbias", "dbnraw", "dbnvar_inv", "dbnvar", "dbndiff2", "dbndiff",
+    "dbnmeani", "dhprebn"}.
+    """
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
 def backward_first_layer(dhprebn, Xb, C, emb, embcat, W1):
-    """Through hprebn = embcat @ W1 + b1, embcat = emb.view(n, -1) and emb = C[Xb]."""
+    """Through hprebn = embcat @ W1 + b1, embcat = emb.view(n, -1) and emb = C[Xb].
+
+    Returns {"dembcat", "dW1", "db1", "demb", "dC"}.
+    """
     # YOUR CODE HERE
     raise NotImplementedError()
 

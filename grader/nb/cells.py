@@ -20,7 +20,7 @@ HEADER = "# Autograded by the zth grader (sandboxed): run this cell to see the v
 IMPORT = "from grader.nb import check"
 NO_VISIBLE = "check()  # this cell's checks are hidden: they run when your work is autograded"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-_ID = re.compile(r"""["']([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)["']""")
+_ID = re.compile(r"""["']([a-z][a-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*)["']""")
 
 
 class NotebookError(Exception):

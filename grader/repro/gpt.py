@@ -12,6 +12,7 @@ summary.json (preset, config, parameters, final losses, seconds) to --out-dir.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def run(args) -> int:
     if preset == "lecture" and device == "cpu":
         console.print("[yellow]the lecture's configuration takes hours on a CPU; "
                       "--device cuda or --preset cpu[/]")
+    if device == "cpu":
+        # half the cores at most: on a busy machine more threads mostly wait on each other
+        torch.set_num_threads(max(1, min(8, (os.cpu_count() or 2) // 2)))
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
 

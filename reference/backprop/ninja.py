@@ -24,7 +24,11 @@ import torch.nn.functional as F
 
 
 def backward_loss(Yb, logits, logit_maxes, counts, counts_sum, counts_sum_inv, probs):
-    """From loss = -logprobs[range(n), Yb].mean() back to the logits."""
+    """From loss = -logprobs[range(n), Yb].mean() back to the logits.
+
+    Returns {"dlogprobs", "dprobs", "dcounts_sum_inv", "dcounts_sum", "dcounts", "dnorm_logits",
+    "dlogit_maxes", "dlogits"}: each the gradient of the loss w.r.t. that tensor.
+    """
     ### BEGIN SOLUTION
     n = Yb.shape[0]
     dlogprobs = torch.zeros_like(probs)
@@ -45,7 +49,10 @@ def backward_loss(Yb, logits, logit_maxes, counts, counts_sum, counts_sum_inv, p
 
 
 def backward_output(dlogits, h, W2):
-    """Through logits = h @ W2 + b2 and h = tanh(hpreact)."""
+    """Through logits = h @ W2 + b2 and h = tanh(hpreact).
+
+    Returns {"dh", "dW2", "db2", "dhpreact"}.
+    """
     ### BEGIN SOLUTION
     dh = dlogits @ W2.T
     dW2 = h.T @ dlogits
@@ -56,7 +63,11 @@ def backward_output(dlogits, h, W2):
 
 
 def backward_batchnorm(dhpreact, bngain, bnraw, bndiff, bndiff2, bnvar, bnvar_inv):
-    """Through the BatchNorm, step by step: hpreact = bngain * bnraw + bnbias, ..."""
+    """Through the BatchNorm, step by step: hpreact = bngain * bnraw + bnbias, ...
+
+    Returns {"dbngain", "dbnbias", "dbnraw", "dbnvar_inv", "dbnvar", "dbndiff2", "dbndiff",
+    "dbnmeani", "dhprebn"}.
+    """
     ### BEGIN SOLUTION
     n = dhpreact.shape[0]
     dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
@@ -77,7 +88,10 @@ def backward_batchnorm(dhpreact, bngain, bnraw, bndiff, bndiff2, bnvar, bnvar_in
 
 
 def backward_first_layer(dhprebn, Xb, C, emb, embcat, W1):
-    """Through hprebn = embcat @ W1 + b1, embcat = emb.view(n, -1) and emb = C[Xb]."""
+    """Through hprebn = embcat @ W1 + b1, embcat = emb.view(n, -1) and emb = C[Xb].
+
+    Returns {"dembcat", "dW1", "db1", "demb", "dC"}.
+    """
     ### BEGIN SOLUTION
     dembcat = dhprebn @ W1.T
     dW1 = embcat.T @ dhprebn

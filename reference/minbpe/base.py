@@ -80,7 +80,11 @@ def _merge_counting(ids, pair, idx, weight, stats, where, w):
 
 def train_bpe(chunks, num_merges, verbose=False):
     """BPE training on `chunks`: {tuple of byte ids: number of occurrences}, in the order each
-    chunk first appears in the text. Returns (merges, vocab)."""
+    chunk first appears in the text. Returns (merges, vocab).
+
+    The lecture's loop is a correct answer too (recount with get_stats, take
+    `max(stats, key=stats.get)`, merge every chunk); `_merge_counting` is there for the fast one.
+    """
     ### BEGIN SOLUTION
     words = [list(c) for c in chunks]
     weights = list(chunks.values())

@@ -32,7 +32,7 @@ STRONGEST = LAYERS[0]
 # representative cases for the weaker layer(s) in the default tier: one per family
 SUBSET = {"patch_isclose_and_abs", "os_exit_at_import", "os_exit_in_method", "kill_the_grader",
           "fork_bomb", "setsid_double_fork", "subprocess_and_system", "protocol_fd_garbage",
-          "infinite_loop_in_method", "allocate_50_gb", "fill_the_disk", "read_reference",
+          "allocate_50_gb", "fill_the_disk", "read_reference",
           "read_env_secrets", "read_other_submissions", "forge_report_files",
           "shadow_packages"}
 FORMATS = {"json": "report.json", "gradescope": "results.json", "junit": "junit.xml",
