@@ -58,6 +58,10 @@ def _skip() -> set[str]:
 
 def planned(reference: Path = ROOT / "reference") -> dict[Path, str]:
     """Relative path -> generated text, for every file of every reference package."""
+    if not reference.is_dir():
+        # a student release has no reference/: building would wipe the student's work
+        raise BuildError(f"no {reference} here: `zth build` is an instructor command (a student "
+                         "release ships no reference code)")
     files = {}
     skip = _skip()
     for f in sorted(reference.rglob("*")):

@@ -26,9 +26,14 @@ def write_atomic(path: Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _stderr_console():
@@ -102,6 +107,11 @@ def cmd_grade(args) -> int:
     if not path.is_dir():
         raise UsageError(f"{path}: expected a folder holding lecture packages "
                          f"(e.g. {', '.join(lec.package + '/' for lec in course.lectures.values())})")
+    if args.shard and not args.batch:
+        raise UsageError("--shard splits a folder of submissions: add --batch")
+    if args.shard and args.seed is None:
+        raise UsageError("--shard needs --seed N, the same for every shard, so that the parts "
+                         "can be merged")
     if args.shard:
         try:
             i, n = (int(x) for x in args.shard.split("/"))
@@ -174,7 +184,14 @@ def cmd_selftest(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from .build import build, stale
+    from .build import BuildError, build, stale
+    try:
+        return _build(args, build, stale)
+    except BuildError as e:
+        raise UsageError(str(e)) from None
+
+
+def _build(args, build, stale) -> int:
     if args.check:
         diffs = stale()
         for d in diffs:

@@ -165,7 +165,12 @@ def record_expected(course: Course, store: Path, seeds: list[int], keep: set[str
     with oracle.recording() as rec:
         for s in seeds:
             log(f"recording the reference's answers at seed {s} ({', '.join(lectures)})")
-            recorded_runs[s] = _results(grade(course, ROOT / "reference", lectures, s))
+            try:
+                recorded_runs[s] = _results(grade(course, ROOT / "reference", lectures, s))
+            except Exception as e:   # a check broke under recording: say which, and why
+                raise ReleaseError(f"grading the reference at seed {s} while recording its "
+                                   f"answers failed: {type(e).__name__}: {e} (grader/oracle.py "
+                                   "says what a replayable reference call may do)") from e
     problems = [f"{cid} (seed {s}): {status}: {msg}" for s, res in recorded_runs.items()
                 for cid, (status, _, msg) in res.items() if status != "passed"]
     if problems:
@@ -271,6 +276,8 @@ def leaks(folder: Path, course: Course) -> list[str]:
         if any(BEGIN.match(line) or END.match(line) for line in lines) or (
                 not code and ("### BEGIN SOLUTION" in text or "### END SOLUTION" in text)):
             found.append(f"{rel}: a solution marker")
+        if any(line.strip() == "### BEGIN HIDDEN TESTS" for line in lines):
+            found.append(f"{rel}: nbgrader hidden tests")
         if id_pattern is not None and (m := id_pattern.search(text)):
             found.append(f"{rel}: hidden check id {m.group(0)}")
         shared_ok = rel.startswith("grader/") and code
@@ -301,6 +308,7 @@ def build_release(out: Path, n_seeds: int = 3, ci: bool = True, force: bool = Fa
         instructor.lecture(lid)
     packages = {lec.package for lid, lec in instructor.lectures.items()
                 if not lectures or lid in lectures}
+
     def released(diff: str) -> bool:
         parts = Path(diff.split(" ")[0]).parts
         if parts[0] == "notebooks":

@@ -84,7 +84,7 @@ def test_head_failure_shows_tolerance_and_where(tmp_path):
 
 
 def test_short_training_run_needs_working_attention(tmp_path):
-    """Attention that outputs nothing trains to ~2.54, above the 2.45 the check asks for."""
+    """Attention that outputs nothing trains to ~2.52, above the 2.40 the check asks for."""
     sub = mutant(tmp_path, "gpt", {"model.py": [("        out = wei @ v      # (B, T, hs)\n",
                                                  "        out = v * 0.0\n")]})
     r = grade_path(sub, "gpt", only={"gpt.train"})["gpt.train"]
@@ -104,7 +104,7 @@ def test_reference_training_passes_with_margin_on_many_seeds():
         r = grade_path(REFERENCE, "gpt", seed=seed, only={"gpt.train"})["gpt.train"]
         assert r.passed, r.message
         losses.append(float(r.message.split()[2]))
-    assert max(losses) < 2.42, losses
+    assert max(losses) < 2.36, losses
 
 
 @pytest.mark.slow

@@ -415,5 +415,5 @@ def train(ctx: Context):
     ctx.ensure(val_loss < p["max_val_loss"],
                f"after {p['iters']} AdamW steps (lr {p['lr']:g}, batch {p['batch_size']}, "
                f"{cfg}) the val loss is {val_loss:.3f}; a working GPT gets below "
-               f"{p['max_val_loss']} (a model whose attention does nothing stays near 2.54)")
+               f"{p['max_val_loss']} (a model whose attention does nothing stays near 2.52)")
     return f"val loss {val_loss:.2f} < {p['max_val_loss']}"
