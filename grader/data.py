@@ -40,7 +40,12 @@ def find(name: str, path: str | os.PathLike | None = None) -> Path:
     candidates = []
     if path:
         p = Path(path)
-        candidates.append(p / name if p.is_dir() else p)
+        explicit = p / name if p.is_dir() else p
+        if not explicit.is_file():
+            raise DataError(f"cannot find {name}: {explicit} does not exist (you passed "
+                            f"{path}); leave the path out to use $ZTH_DATA_DIR or the packaged "
+                            "copy")
+        candidates.append(explicit)
     if os.environ.get("ZTH_DATA_DIR"):
         candidates.append(Path(os.environ["ZTH_DATA_DIR"]) / name)
     candidates.append(PACKAGED / name)

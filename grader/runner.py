@@ -166,6 +166,9 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                 if status == "import_error":
                     import_failure = (status, msg)
                 add(cfg, status, msg)
+            except Exception as e:  # a bug in a check must cost one check, never the run
+                add(cfg, "error", f"grader bug in check {cfg.id} (not your fault; please report "
+                    f"it): {type(e).__name__}: {e}")
             if timings is not None:
                 timings[f"{student}/{lid}/{cfg.id}"] = round(time.perf_counter() - t0, 4)
         if worker.spawns > 1:
@@ -212,6 +215,8 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
           only: set[str] | None = None) -> Run:
     seed = new_seed() if seed is None else seed
     layer, note = choose_isolation(isolation)
+    import torch
+    torch.set_num_threads(1)  # oracles are small; one thread is faster on a busy machine
     run = Run(seed, versions(course), shard=shard_spec)
     subs = shard(submissions_in(path, batch), shard_spec)
     seeds = {sid: derive_seed(seed, sid) if batch else seed for sid, _ in subs}

@@ -58,8 +58,8 @@ BUGS = {
     "fold_forgets_beta": ({"exercises.py": [("* scale + bn.beta)", "* scale)")]},
                           {"batchnorm.fold"}, {"batchnorm.bn_eval"}),
     "variance_instead_of_std_in_stats": (
-        {"diagnostics.py": [("mean=t.mean().item(), std=t.std().item(),\n",
-                             "mean=t.mean().item(), std=t.var().item(),\n")]},
+        {"diagnostics.py": [('"mean": t.mean().item(), "std": t.std().item(),\n',
+                             '"mean": t.mean().item(), "std": t.var().item(),\n')]},
         {"batchnorm.activation_stats"}, {"batchnorm.grad_stats"}),
 }
 

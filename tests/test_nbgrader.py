@@ -40,7 +40,10 @@ def test_test_cells_name_exactly_the_lectures_checks(path):
     nb = nbformat.read(path, 4)
     assert cells.lecture_of(nb) == path.stem
     named = [i for ids in cells.test_cells(nb).values() for i in ids]
-    assert sorted(named) == sorted(c.id for c in COURSE.lecture(path.stem).checks)
+    want = [c.id for c in COURSE.lecture(path.stem).checks]
+    assert sorted(named) == sorted(want), (
+        f"reference/notebooks/{path.name}: missing {sorted(set(want) - set(named))}, unknown "
+        f"{sorted(set(named) - set(want))}: name each check in one test cell's check(...) call")
     assert cells.sync(copy.deepcopy(nb), COURSE, path.name) == []
 
 

@@ -100,8 +100,7 @@ assert AlwaysEqual() == 42'''
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = {"OMP_NUM_THREADS": "1", **os.environ,
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent),
-                                                  os.environ.get("PATH", "")])}
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
                           check=False, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}"

@@ -36,7 +36,7 @@ def plot_counts(N, itos, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig = plt.figure(figsize=(16, 16))
-    plt.imshow(N, cmap="Blues")
+    plt.imshow(N.numpy(), cmap="Blues")
     for i in range(N.shape[0]):
         for j in range(N.shape[1]):
             plt.text(j, i, itos[i] + itos[j], ha="center", va="bottom", color="gray")

@@ -30,13 +30,13 @@ def plot_losses(lossi, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    lossi = torch.tensor(lossi).log10()
+    lossi = torch.tensor(lossi).log10().numpy()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.plot(lossi, lw=0.3, alpha=0.4, label="log10 minibatch loss")
     if len(lossi) >= CHUNK:
         n = len(lossi) // CHUNK * CHUNK
-        ax.plot(torch.arange(n).view(-1, CHUNK).float().mean(1), lossi[:n].view(-1, CHUNK).mean(1),
-                label=f"mean of {CHUNK} steps")
+        centres = torch.arange(n).view(-1, CHUNK).float().mean(1).numpy()
+        ax.plot(centres, lossi[:n].reshape(-1, CHUNK).mean(1), label=f"mean of {CHUNK} steps")
     ax.set(xlabel="step", ylabel="log10 loss")
     ax.legend()
     fig.savefig(path, bbox_inches="tight", dpi=100)
