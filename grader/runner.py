@@ -13,9 +13,9 @@ import platform
 import secrets
 import string
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 from .checks import CheckFailed, Context, ProbeFailed, registry

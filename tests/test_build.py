@@ -4,10 +4,9 @@ from __future__ import annotations
 import ast
 
 import pytest
+from conftest import ASSIGNMENTS, REFERENCE
 
 from grader.build import BuildError, build, stale, strip_solutions
-
-from conftest import ASSIGNMENTS, REFERENCE
 
 
 def test_assignments_are_in_sync_with_reference():

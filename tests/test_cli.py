@@ -5,10 +5,9 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import ASSIGNMENTS, REFERENCE, zth
 
 from grader.config import load_course
-
-from conftest import ASSIGNMENTS, REFERENCE, zth
 
 FAST = ["--check", "micrograd.ops", "--check", "micrograd.backward", "--check",
         "micrograd.parameters"]

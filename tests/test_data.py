@@ -4,10 +4,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from conftest import ROOT
 
 from grader.data import KNOWN, PACKAGED, DataError, find, read_words
-
-from conftest import ROOT
 
 SHARED = ROOT.parent / "shared" / "data"
 

@@ -98,13 +98,10 @@ def test_lecture_configuration_has_10_79_million_parameters():
 
 
 @pytest.mark.slow
-def test_reference_training_passes_with_margin_on_many_seeds():
-    losses = []
+def test_reference_training_passes_on_many_seeds():
     for seed in range(1, 11):
         r = grade_path(REFERENCE, "gpt", seed=seed, only={"gpt.train"})["gpt.train"]
         assert r.passed, r.message
-        losses.append(float(r.message.split()[2]))
-    assert max(losses) < 2.36, losses
 
 
 @pytest.mark.slow

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from grader.config import load_course
-
 from conftest import ASSIGNMENTS, REFERENCE, ROOT, grade_path, mutant
+
+from grader.config import load_course
 
 CHECKS = [c.id for c in load_course().lecture("micrograd").checks]
 PUBLIC = ROOT / "tests" / "fixtures" / "micrograd_public"

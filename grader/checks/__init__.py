@@ -8,8 +8,8 @@ It passes by returning (optionally a short note) and fails by raising `CheckFail
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

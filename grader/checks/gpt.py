@@ -416,4 +416,6 @@ def train(ctx: Context):
                f"after {p['iters']} AdamW steps (lr {p['lr']:g}, batch {p['batch_size']}, "
                f"{cfg}) the val loss is {val_loss:.3f}; a working GPT gets below "
                f"{p['max_val_loss']} (a model whose attention does nothing stays near 2.52)")
-    return f"val loss {val_loss:.2f} < {p['max_val_loss']}"
+    # no number in the note: 500 float32 steps amplify any last-bit difference, and the same
+    # seed must give the same report
+    return f"val loss below {p['max_val_loss']}"
