@@ -51,7 +51,7 @@ def zero_init_experiment(Xtr, Ytr, steps=1000, batch_size=32, batchnorm=False, g
                 p.zero_()
     grad_max = {n: 0.0 for n in names}
     losses = []
-    for i in range(steps):
+    for _ in range(steps):
         ix = torch.randint(0, Xtr.shape[0], (batch_size,), generator=generator)
         loss = F.cross_entropy(forward(C, layers, Xtr[ix]), Ytr[ix])
         for p in params:
