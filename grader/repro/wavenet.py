@@ -5,7 +5,7 @@ hierarchical model, 200,000 steps of batch 32, lr 0.1 then 0.01 after 150,000; t
 at train 1.7690 / val 1.9937. Prints the lecture's performance log beside this run, samples 20
 names, and saves the loss curve (mean of 1,000 steps, as in the lecture).
 Presets: `small` (default: the lecture's model for 20,000 steps, ~1 minute on one core),
-`lecture` (the full 200,000 steps, ~10 minutes on one core), `quick` (smoke tests).
+`lecture` (the full 200,000 steps, ~5 minutes on one idle core), `quick` (smoke tests).
 """
 from __future__ import annotations
 
