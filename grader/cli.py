@@ -119,6 +119,10 @@ def cmd_grade(args) -> int:
         except (ValueError, AssertionError):
             raise UsageError(f"--shard takes i/n with 1 <= i <= n, got {args.shard!r}") from None
     fmts = _formats(args.format)
+    if len(fmts) > 1 and args.out:
+        raise UsageError("--out takes one format; use --out-dir for several")
+    if len(fmts) > 1 and not args.out_dir:
+        raise UsageError("several formats need --out-dir DIR")
     lectures = _lectures(course, args.lecture)
     err = _stderr_console()
     if not args.batch and lectures is None:
