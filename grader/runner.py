@@ -101,17 +101,53 @@ def worker_extras(lid: str, lec: Lecture) -> tuple[dict[str, str], list[str]]:
     return env, binds
 
 
+def _refusal(lec: Lecture, pkg_dir: Path) -> tuple[str, str] | None:
+    """(status, message) when this package is not graded at all, else None."""
+    if not pkg_dir.is_dir() or pkg_dir.is_symlink():
+        # a symlink may point anywhere the grader can read (e.g. reference/): never grade one
+        msg = (f"{lec.package}/ is a symbolic link, not a folder: hand in the files themselves"
+               if pkg_dir.is_symlink() else f"no {lec.package}/ package found in the submission")
+        return "no_package", msg
+    violations = policy_scan(pkg_dir, lec)
+    if violations:
+        return "policy", f"policy violation: {lec.policy.message}\n  " + "\n  ".join(violations)
+    return None
+
+
+def start_worker(course: Course, lid: str, path: Path, layer: str):
+    """Spawn the worker for one lecture of one submission now, or None if it won't be graded.
+
+    The worker imports torch and its probes while the parent carries on, so the parent starts
+    the next lecture's worker before grading the current one: start-up hides behind checks.
+    """
+    lec = course.lecture(lid)
+    pkg_dir = path / lec.package
+    if _refusal(lec, pkg_dir):
+        return None
+    if lec.worker_env or lec.worker_binds:
+        registry(lid)  # its checks may set the variables named there (minbpe's tiktoken cache)
+    env, binds = worker_extras(lid, lec)
+    spec = WorkerSpec(lecture=lid, package=lec.package, package_dir=pkg_dir,
+                      memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
+                      reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
+                      policy_message=lec.policy.message, preload=lec.preload,
+                      env=env, binds=binds)
+    worker = WORKER_CLASS(spec, layer)
+    worker.start()
+    return worker
+
+
 def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                   layer_note: str = "", timings: dict | None = None, student: str = "",
                   on_check: Callable[[CheckResult], None] | None = None,
-                  only: set[str] | None = None) -> LectureResult:
+                  only: set[str] | None = None, worker=None) -> LectureResult:
+    """Grade one lecture; `worker` is one already started by `start_worker`, if any."""
     lec = course.lecture(lid)
     if only:
         lec = lec.model_copy(update={"checks": [c for c in lec.checks if c.id in only]})
     result = LectureResult(lid, lec.title, layer)
     if layer_note:
         result.notes.append(layer_note)
-    pkg_dir = path / lec.package
     checks = registry(lid)
 
     def add(cfg, status, message="", points=0.0):
@@ -121,26 +157,14 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         if on_check:
             on_check(r)
 
-    if not pkg_dir.is_dir() or pkg_dir.is_symlink():
-        # a symlink may point anywhere the grader can read (e.g. reference/): never grade one
-        msg = (f"{lec.package}/ is a symbolic link, not a folder: hand in the files themselves"
-               if pkg_dir.is_symlink() else f"no {lec.package}/ package found in the submission")
+    refused = _refusal(lec, path / lec.package)
+    if refused:
+        if worker is not None:
+            worker.close()
         for cfg in lec.checks:
-            add(cfg, "no_package", msg)
+            add(cfg, *refused)
         return result
-    violations = policy_scan(pkg_dir, lec)
-    if violations:
-        msg = f"policy violation: {lec.policy.message}\n  " + "\n  ".join(violations)
-        for cfg in lec.checks:
-            add(cfg, "policy", msg)
-        return result
-    env, binds = worker_extras(lid, lec)
-    spec = WorkerSpec(lecture=lid, package=lec.package, package_dir=pkg_dir,
-                      memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
-                      reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
-                      policy_message=lec.policy.message, preload=lec.preload,
-                      env=env, binds=binds)
-    worker = WORKER_CLASS(spec, layer)
+    worker = worker or start_worker(course, lid, path, layer)
     import_failure = None
     try:
         for cfg in lec.checks:
@@ -187,12 +211,21 @@ def grade_submission(course: Course, path: Path, lectures: list[str] | None, see
                      student: str, layer: str, layer_note: str = "", timings: dict | None = None,
                      on_check=None, only: set[str] | None = None) -> SubmissionResult:
     sub = SubmissionResult(student, str(path), seed)
-    for lid in lectures or lectures_in(path, course):
-        t0 = time.perf_counter()
-        sub.lectures.append(grade_lecture(course, lid, path, seed, layer, layer_note, timings,
-                                          student, on_check, only))
-        if timings is not None:
-            timings[f"{student}/{lid}"] = round(time.perf_counter() - t0, 4)
+    todo = lectures or lectures_in(path, course)
+    nxt = start_worker(course, todo[0], path, layer) if todo else None
+    try:
+        for k, lid in enumerate(todo):
+            t0 = time.perf_counter()
+            worker, nxt = nxt, None
+            if k + 1 < len(todo):
+                nxt = start_worker(course, todo[k + 1], path, layer)
+            sub.lectures.append(grade_lecture(course, lid, path, seed, layer, layer_note,
+                                              timings, student, on_check, only, worker))
+            if timings is not None:
+                timings[f"{student}/{lid}"] = round(time.perf_counter() - t0, 4)
+    finally:
+        if nxt is not None:
+            nxt.close()
     return sub
 
 
@@ -215,9 +248,7 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
           only: set[str] | None = None) -> Run:
     seed = new_seed() if seed is None else seed
     layer, note = choose_isolation(isolation)
-    import torch
-    torch.set_num_threads(1)  # oracles are small; one thread is faster on a busy machine
-    run = Run(seed, versions(course), shard=shard_spec)
+    run = Run(seed, {}, shard=shard_spec)
     subs = shard(submissions_in(path, batch), shard_spec)
     seeds = {sid: derive_seed(seed, sid) if batch else seed for sid, _ in subs}
     t0 = time.perf_counter()
@@ -232,6 +263,7 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
                 run.submissions = list(pool.map(one, subs))
         else:
             run.submissions = [one(s) for s in subs]
+    run.versions = versions(course)  # imports torch: after the first worker was spawned
     run.timings["total"] = round(time.perf_counter() - t0, 4)
     return run
 

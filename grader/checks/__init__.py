@@ -8,6 +8,7 @@ It passes by returning (optionally a short note) and fails by raising `CheckFail
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,8 @@ def registry(lecture: str) -> dict[str, Callable]:
         except ModuleNotFoundError as e:
             if e.name != name:
                 raise
+    if "torch" in sys.modules:  # oracles are small: one thread is faster, and deterministic
+        sys.modules["torch"].set_num_threads(1)
     return {k: v for k, v in _CHECKS.items() if k.split(".")[0] == lecture}
 
 

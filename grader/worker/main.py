@@ -100,7 +100,10 @@ def serve(cfg_json: str) -> None:
     if "torch" in cfg["preload"]:
         import torch
         torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
+        # the public wrapper also imports torch._inductor (sympy, mpmath: ~1 s per worker) only
+        # to tell the compiler; the worker never compiles, so set the flag itself
+        set_deterministic = getattr(torch._C, "_set_deterministic_algorithms", None)
+        (set_deterministic or torch.use_deterministic_algorithms)(True)
         # detect the CPU's vector kernels now, while /proc/cpuinfo is readable: the generic
         # fallback draws slightly different random numbers from the parent's torch
         torch.backends.cpu.get_cpu_capability()
