@@ -106,7 +106,8 @@ def cmd_grade(args) -> int:
         raise UsageError(f"{path}: no such file or directory")
     if not path.is_dir():
         raise UsageError(f"{path}: expected a folder holding lecture packages "
-                         f"(e.g. {', '.join(lec.package + '/' for lec in course.lectures.values())})")
+                         f"(e.g. "
+                         f"{', '.join(lec.package + '/' for lec in course.lectures.values())})")
     if args.shard and not args.batch:
         raise UsageError("--shard splits a folder of submissions: add --batch")
     if args.shard and args.seed is None:
@@ -161,7 +162,8 @@ def cmd_selftest(args) -> int:
     from .runner import grade
     course = load_course(args.course)
     lectures = _lectures(course, args.lecture) or [
-        lid for lid in course.lectures if (ROOT / "reference" / course.lectures[lid].package).is_dir()]
+        lid for lid in course.lectures
+        if (ROOT / "reference" / course.lectures[lid].package).is_dir()]
     err = _stderr_console()
     problems = []
     for name, want_full in (("reference", True), ("assignments", False)):

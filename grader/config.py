@@ -90,7 +90,8 @@ class Course(Strict):
 
     def lecture(self, lid: str) -> Lecture:
         if lid not in self.lectures:
-            raise ConfigError(f"unknown lecture {lid!r}; course.yaml has: {', '.join(self.lectures)}")
+            raise ConfigError(f"unknown lecture {lid!r}; "
+                              f"course.yaml has: {', '.join(self.lectures)}")
         return self.lectures[lid]
 
     def tolerance_for(self, lid: str, check: Check) -> Tolerance:

@@ -99,7 +99,8 @@ def to_gradescope(run: Run) -> str:
                           "max_score": c.max_points,
                           "status": "passed" if c.passed else "failed",
                           "output": c.message or LABELS.get(c.status, c.status),
-                          "visibility": "visible" if c.visibility == "visible" else "after_published"})
+                          "visibility": ("visible" if c.visibility == "visible"
+                                         else "after_published")})
     out = {"score": sub.points if sub else 0.0, "max_score": sub.max_points if sub else 0.0,
            "tests": tests, "output": f"{stamp(run)} · isolation "
            f"{sub.lectures[0].isolation if sub and sub.lectures else 'n/a'}",

@@ -232,7 +232,8 @@ def grade_submission(course: Course, path: Path, lectures: list[str] | None, see
 def submissions_in(path: Path, batch: bool) -> list[tuple[str, Path]]:
     if not batch:
         return [(path.resolve().name, path)]
-    return [(p.name, p) for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    return [(p.name, p) for p in sorted(path.iterdir())
+            if p.is_dir() and not p.name.startswith(".")]
 
 
 def shard(items: list, spec: str | None) -> list:

@@ -22,7 +22,8 @@ BUGS = {
                                           "0.0)\n"))]},
                            {"gpt.head"}),
     "scale_by_n_embd": ({"model.py": [(("wei = q @ k.transpose(-2, -1) * k.shape[-1]**-0.5  # (B, "
-                                       "T, T)"), "wei = q @ k.transpose(-2, -1) * x.shape[-1]**-0.5")]},
+                                       "T, T)"),
+                                      "wei = q @ k.transpose(-2, -1) * x.shape[-1]**-0.5")]},
                         {"gpt.head"}),
     "post_norm": ({"model.py": [(("        x = x + self.sa(self.ln1(x))\n"
                                  "        x = x + self.ffwd(self.ln2(x))\n"),

@@ -48,13 +48,16 @@ BUGS = {
                                               "other.grad = out.grad")]},
                               {"micrograd.accumulate", "micrograd.backward"}),
     # no topological sort: walk the graph depth-first from the root instead
-    "no_topological_sort": ({"engine.py": [("        build_topo(self)\n", "        build_topo(self)\n"
-                                            "        topo = sorted(topo, key=lambda v: v.data)\n")]},
+    "no_topological_sort": ({"engine.py": [(
+        "        build_topo(self)\n",
+        "        build_topo(self)\n"
+        "        topo = sorted(topo, key=lambda v: v.data)\n")]},
                             {"micrograd.backward"}),
     "pow_gradient_wrong": ({"engine.py": [("other * self.data**(other - 1) * out.grad",
                                            "other * self.data**other * out.grad")]},
                            {"micrograd.backward"}),
-    "zero_grad_misses_biases": ({"nn.py": [("        for p in self.parameters():\n            p.grad = 0",
+    "zero_grad_misses_biases": ({"nn.py": [("        for p in self.parameters():\n"
+                                            "            p.grad = 0",
                                             "        for layer in self.layers:\n"
                                             "            for n in layer.neurons:\n"
                                             "                for w in n.w:\n"
@@ -95,7 +98,8 @@ def test_failure_message_shows_tolerance_worst_error_and_where(tmp_path):
 
 
 def test_importing_numpy_is_a_policy_violation(tmp_path):
-    sub = mutant(tmp_path, "micrograd", {"engine.py": [("import math\n", "import math\nimport numpy\n")]})
+    sub = mutant(tmp_path, "micrograd",
+                 {"engine.py": [("import math\n", "import math\nimport numpy\n")]})
     results = grade_path(sub, "micrograd")
     assert {r.status for r in results.values()} == {"policy"}
     assert all("may not import torch or numpy" in r.message and "engine.py:" in r.message

@@ -201,7 +201,8 @@ def test_hostile_kernel_tricks_gain_nothing(course_dir):
     assert "FAIL" in text["test_nn"] and "from grader.nb import check" in \
         next(c.source for c in tests if c.id == "test_nn")
     # the kernel died in the os._exit cell: the cells after it did not run
-    died = [c for c in nb.cells if any(o.get("ename") == "KernelDied" for o in c.get("outputs", []))]
+    died = [c for c in nb.cells
+            if any(o.get("ename") == "KernelDied" for o in c.get("outputs", []))]
     assert died and "os._exit" in died[0].source
 
 

@@ -189,7 +189,7 @@ def data(ctx: Context):
                f"and the last {len(text) - n} for val, got {len(train)} and {len(val)}")
     batches = got["batches"]
     ctx.ensure(type(batches) is list and len(batches) == 3, "get_batch: expected three batches")
-    for k, pair in enumerate(batches):
+    for _k, pair in enumerate(batches):
         ctx.ensure(type(pair) is list and len(pair) == 2, "get_batch should return (x, y)")
         x = ctx.array(pair[0], "get_batch x", shape=(batch_size, block_size), kinds="iu")
         y = ctx.array(pair[1], "get_batch y", shape=(batch_size, block_size), kinds="iu")

@@ -18,37 +18,21 @@ SYMBOL = {"add": "a + b", "sub": "a - b", "mul": "a * b", "div": "a / b", "addc"
 
 
 # -- random expression DAGs -----------------------------------------------------------------
+TORCH_OPS = {
+    "add": lambda a, b, c: a + b, "sub": lambda a, b, c: a - b,
+    "mul": lambda a, b, c: a * b, "div": lambda a, b, c: a / b,
+    "addc": lambda a, b, c: a + c, "subc": lambda a, b, c: a - c,
+    "mulc": lambda a, b, c: a * c, "divc": lambda a, b, c: a / c, "pow": lambda a, b, c: a ** c,
+    "radd": lambda a, b, c: c + a, "rsub": lambda a, b, c: c - a,
+    "rmul": lambda a, b, c: c * a, "rdiv": lambda a, b, c: c / a, "neg": lambda a, b, c: -a,
+}
+
+
 def _apply(name: str, a, b=None, c=None):
     """One op on torch scalars (the oracle) — the same table drives generation and checking."""
-    if name == "add":
-        return a + b
-    if name == "sub":
-        return a - b
-    if name == "mul":
-        return a * b
-    if name == "div":
-        return a / b
-    if name == "addc":
-        return a + c
-    if name == "subc":
-        return a - c
-    if name == "mulc":
-        return a * c
-    if name == "divc":
-        return a / c
-    if name == "pow":
-        return a ** c
-    if name == "radd":
-        return c + a
-    if name == "rsub":
-        return c - a
-    if name == "rmul":
-        return c * a
-    if name == "rdiv":
-        return c / a
-    if name == "neg":
-        return -a
-    return getattr(torch, name)(a)
+    if name in TORCH_OPS:
+        return TORCH_OPS[name](a, b, c)
+    return getattr(torch, name)(a)  # tanh, exp, log, relu
 
 
 def _ok(name: str, a: float, b: float | None, c: float | None) -> bool:

@@ -453,7 +453,9 @@ def _gpt4_check(ctx: Context, texts: list[str], allowed: str) -> None:
                       "GPT4Tokenizer", ("merges", "byte_shuffle", "encode", "decode"))
     for k, text in enumerate(texts):
         _same_ids(ctx, got["encode"][k], want[k],
-                  f"GPT4Tokenizer().encode({_show(text)}{', allowed_special=' + repr(allowed) if allowed == 'all' else ''}) vs tiktoken cl100k_base")
+                  f"GPT4Tokenizer().encode({_show(text)}"
+                  f"{', allowed_special=' + repr(allowed) if allowed == 'all' else ''})"
+                  f" vs tiktoken cl100k_base")
         if decode:
             ctx.ensure(got["decode"][k] == text,
                        f"GPT4Tokenizer().decode(tiktoken's ids for {_show(text)}) should give the "

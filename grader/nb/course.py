@@ -28,7 +28,8 @@ class InitError(Exception):
 def available(course: Course) -> list[str]:
     """Lectures that have a reference notebook and a reference package."""
     return [lid for lid, lec in course.lectures.items()
-            if (NOTEBOOKS / f"{lid}.ipynb").is_file() and (ROOT / "reference" / lec.package).is_dir()]
+            if (NOTEBOOKS / f"{lid}.ipynb").is_file()
+            and (ROOT / "reference" / lec.package).is_dir()]
 
 
 def package_files(package: str) -> dict[str, str]:
@@ -75,7 +76,8 @@ def config_text(course: Course, course_file: Path, lectures: list[str],
         'c.CourseDirectory.course_id = "zth"',
         "c.CourseDirectory.root = HERE",
         'c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")',
-        "# a test cell grades its checks in the sandbox; no cell needs more than this (course.yaml)",
+        ("# a test cell grades its checks in the sandbox; "
+         "no cell needs more than this (course.yaml)"),
         f"c.Execute.timeout = {execute_timeout(course)}",
         "# the student's modules are what is graded: never overwrite them with the stubs",
         "c.Autograde.exclude_overwriting = {",
@@ -88,7 +90,8 @@ def config_text(course: Course, course_file: Path, lectures: list[str],
         '    "nbgrader.preprocessors.IgnorePattern",',
         '    "nbconvert.preprocessors.ClearMetadataPreprocessor",',
         '    "nbgrader.preprocessors.LimitOutput",',
-        '    "grader.nb.autograde.ZthVerdicts",       # test cell outputs := the grader\'s verdicts',
+        ('    "grader.nb.autograde.ZthVerdicts",       '
+         '# test cell outputs := the grader\'s verdicts'),
         '    "nbgrader.preprocessors.SaveAutoGrades",',
         '    "nbgrader.preprocessors.AssignLatePenalties",',
         '    "nbgrader.preprocessors.CheckCellMetadata",',

@@ -27,15 +27,15 @@ LECTURE_VAL_LOSS = 1.48
 LECTURE_PARAMS_M = 10.79
 SEED = 1337
 PRESETS = {
-    "lecture": {"batch_size": 64, "block_size": 256, "n_embd": 384, "n_head": 6, "n_layer": 6, "dropout": 0.2,
-                    "learning_rate": 3e-4, "max_iters": 5000, "eval_interval": 500, "eval_iters": 200,
-                    "sample_tokens": 1000},
-    "cpu": {"batch_size": 32, "block_size": 64, "n_embd": 128, "n_head": 4, "n_layer": 4, "dropout": 0.0,
-                "learning_rate": 1e-3, "max_iters": 2000, "eval_interval": 250, "eval_iters": 50,
-                "sample_tokens": 500},
-    "smoke": {"batch_size": 16, "block_size": 32, "n_embd": 32, "n_head": 4, "n_layer": 2, "dropout": 0.0,
-                  "learning_rate": 1e-2, "max_iters": 100, "eval_interval": 50, "eval_iters": 10,
-                  "sample_tokens": 200},
+    "lecture": {"batch_size": 64, "block_size": 256, "n_embd": 384, "n_head": 6, "n_layer": 6,
+                "dropout": 0.2, "learning_rate": 3e-4, "max_iters": 5000, "eval_interval": 500,
+                "eval_iters": 200, "sample_tokens": 1000},
+    "cpu": {"batch_size": 32, "block_size": 64, "n_embd": 128, "n_head": 4, "n_layer": 4,
+            "dropout": 0.0, "learning_rate": 1e-3, "max_iters": 2000, "eval_interval": 250,
+            "eval_iters": 50, "sample_tokens": 500},
+    "smoke": {"batch_size": 16, "block_size": 32, "n_embd": 32, "n_head": 4, "n_layer": 2,
+              "dropout": 0.0, "learning_rate": 1e-2, "max_iters": 100, "eval_interval": 50,
+              "eval_iters": 10, "sample_tokens": 200},
 }
 MODEL_KEYS = ("n_embd", "n_head", "n_layer", "block_size", "dropout")
 

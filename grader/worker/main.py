@@ -76,7 +76,8 @@ def confinement_paths(cfg: dict) -> tuple[list[str], list[str]]:
     """What student code may still read (Python, worker, submission) and write (its temp dir)."""
     import sysconfig
     read = {"/usr", "/etc/ld.so.cache", "/dev/null", "/dev/zero", "/dev/urandom",
-            "/sys/devices/system/cpu", "/proc/cpuinfo", f"/proc/{os.getpid()}", cfg["root"], *cfg.get("read", ())}
+            "/sys/devices/system/cpu", "/proc/cpuinfo", f"/proc/{os.getpid()}", cfg["root"],
+            *cfg.get("read", ())}
     read |= {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
     read |= {v for v in sysconfig.get_paths().values()}

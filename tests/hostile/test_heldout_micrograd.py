@@ -51,8 +51,9 @@ ITERATIVE_TOPO = """        topo, visited = [], set()
         for v in reversed(topo):
             v._backward()
 """
-KAHN_TOPO = """        # Kahn: count how many parents use each node, release a node when all have run
-        users, seen, todo = {}, {self}, [self]
+KAHN_TOPO = (
+    "        # Kahn: count how many parents use each node, release a node when all have run\n"
+    """        users, seen, todo = {}, {self}, [self]
         while todo:
             v = todo.pop()
             for c in v._prev:
@@ -69,7 +70,7 @@ KAHN_TOPO = """        # Kahn: count how many parents use each node, release a n
                 users[c] -= 1
                 if users[c] == 0:
                     ready.append(c)
-"""
+""")
 VARIANTS = {
     "iterative_topological_sort": "ITERATIVE",
     "kahn_topological_order": "KAHN",

@@ -130,8 +130,8 @@ def save_load(pkg, kind, merges, specials, text):
     fresh.load("zth_tok.model")
     return {"model": model, "vocab_lines": vocab_lines, "merges": _merges_out(fresh.merges),
             "special_tokens": {str(k): int(v) for k, v in fresh.special_tokens.items()},
-            "pattern": str(fresh.pattern), "saved_pattern": saved_pattern, "before": _ints(tok.encode(text)),
-            "after": _ints(fresh.encode(text))}
+            "pattern": str(fresh.pattern), "saved_pattern": saved_pattern,
+            "before": _ints(tok.encode(text)), "after": _ints(fresh.encode(text))}
 
 
 def _gpt4(pkg):
