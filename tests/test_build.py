@@ -46,3 +46,13 @@ def test_every_stub_file_is_valid_python():
 def test_malformed_markers_are_errors(text, msg):
     with pytest.raises(BuildError, match=msg):
         strip_solutions(text)
+
+
+def test_no_hidden_check_id_reaches_the_student_files(course):
+    hidden = [c.id for lec in course.lectures.values() for c in lec.checks
+              if c.visibility == "hidden"]
+    assert hidden
+    for f in ASSIGNMENTS.rglob("*"):
+        if f.is_file() and f.suffix in (".py", ".ipynb", ".md"):
+            text = f.read_text()
+            assert not [h for h in hidden if h in text], f"{f} names a hidden check"

@@ -19,7 +19,7 @@ position_embedding_table, blocks, ln_f, lm_head) are the lecture's: the grader l
 these names.
 
 Exercise ids: gpt.head, gpt.causal, gpt.multihead, gpt.feedforward, gpt.block, gpt.model,
-gpt.init_loss, gpt.generate, gpt.dropout, gpt.train, and the bonus gpt.batched_heads.
+gpt.generate, gpt.train, and the bonus gpt.batched_heads.
 """
 import torch
 from torch import nn

@@ -16,8 +16,7 @@ with the unbiased one. The grader accepts either way of normalising and says whi
 `Tanh` applies tanh elementwise. Every layer keeps its last output in `.out` (the diagnostics
 read it) and lists its trainable tensors in `parameters()`.
 
-Exercise ids: batchnorm.linear, batchnorm.bn_train, batchnorm.bn_running, batchnorm.bn_eval,
-batchnorm.bn_momentum.
+Exercise ids: batchnorm.linear, batchnorm.bn_train, batchnorm.bn_running, batchnorm.bn_eval.
 """
 import torch
 

@@ -9,7 +9,7 @@ One historical quirk: the single-byte tokens are not ids 0..255 in byte order, s
 first permuted to its rank (`byte_shuffle`) before the merges apply, and decoding undoes it.
 The special tokens are GPT-4's five.
 
-Exercise ids: minbpe.gpt4, minbpe.gpt4_special.
+Exercise id: minbpe.gpt4.
 """
 import itertools
 
