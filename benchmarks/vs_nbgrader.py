@@ -31,7 +31,7 @@ def run(cmd: list[str], cwd: Path) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lecture", default="micrograd")
+    ap.add_argument("--lecture", action="append", help="default: every lecture")
     args = ap.parse_args()
     try:
         import nbformat
@@ -39,8 +39,16 @@ def main() -> int:
         raise SystemExit('needs the nbgrader extra: pip install -e ".[nbgrader]"') from None
     sys.path.insert(0, str(ROOT))
     from grader.config import load_course
-    lid = args.lecture
-    pkg = load_course().lecture(lid).package
+    course = load_course()
+    for lid in args.lecture or list(course.lectures):
+        compare(lid, course.lecture(lid).package, nbformat)
+    print("plain autograde = nbgrader start-up and database + a Jupyter kernel executing every "
+          "cell (the lecture's demos, plots and test cells); zth grade = start-up + torch import "
+          "+ sandboxed checks")
+    return 0
+
+
+def compare(lid: str, pkg: str, nbformat) -> None:
     with tempfile.TemporaryDirectory() as d:
         course = Path(d) / "course"
         zth = [sys.executable, "-m", "grader"]
@@ -61,14 +69,20 @@ def main() -> int:
         shutil.copytree(ROOT / "reference" / pkg, dest / pkg,
                         ignore=shutil.ignore_patterns("__pycache__"))
         nbformat.write(nb, dest / f"{lid}.ipynb")
+        plain = Path(d) / "plain"  # the same course with nbgrader's own autograde pipeline
+        shutil.copytree(course, plain)
+        with open(plain / "nbgrader_config.py", "a") as f:
+            f.write("\nfrom nbgrader.converters.autograde import Autograde\n"
+                    "c.Autograde.autograde_preprocessors = "
+                    "Autograde.class_traits()['autograde_preprocessors'].default()\n")
         ours = run([*zth, "grade", str(dest), "--lecture", lid, "--seed", "1", "--format",
                     "json", "-q"], ROOT)
-        theirs = run([sys.executable, "-m", "nbgrader", "autograde", lid], course)
-    print(f"{lid}: zth grade {ours:.1f} s, nbgrader autograde {theirs:.1f} s, "
-          f"ratio {theirs / ours:.1f}x (target ≥ 5x: {'ok' if theirs / ours >= 5 else 'UNDER'})")
-    print("autograde = nbgrader start-up and database + our sandboxed grading of the modules + "
-          "a Jupyter kernel executing every notebook cell (the lecture's demos and plots)")
-    return 0
+        theirs = run([sys.executable, "-m", "nbgrader", "autograde", lid], plain)
+        both = run([sys.executable, "-m", "nbgrader", "autograde", lid], course)
+    ratio = theirs / ours
+    print(f"{lid:10s} zth grade {ours:5.1f} s | plain nbgrader autograde {theirs:5.1f} s | "
+          f"ratio {ratio:4.1f}x ({'ok' if ratio >= 5 else 'UNDER'} vs ≥ 5x) | our nbgrader "
+          f"course (sandboxed verdicts + kernel) {both:5.1f} s", flush=True)
 
 
 if __name__ == "__main__":
