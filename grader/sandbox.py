@@ -95,6 +95,10 @@ def _python_roots() -> list[str]:
         roots.add(sysconfig.get_paths()[key])
     exe = Path(sys.executable).resolve()
     roots.add(str(exe.parent.parent))
+    # site-packages folders reached through .pth files (e.g. a venv layered on another one's
+    # packages); only *-packages folders, never a source checkout that may hold reference/
+    roots |= {str(Path(p).resolve()) for p in sys.path
+              if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir()}
     out = []
     for r in sorted(roots, key=len):
         if not r.startswith("/usr") and not any(r.startswith(o + "/") for o in out):
