@@ -8,11 +8,15 @@ from __future__ import annotations
 import importlib
 import random
 import sys
+import tempfile
 import traceback
+from pathlib import Path
 
-from grader.sandbox import Reply
+from grader.sandbox import Reply, layout_worker
 from grader.worker import wire
-from grader.worker.probes import Missing, PolicyViolation, registry
+
+# the worker's code as the sandbox lays it out (runtime + the lectures' probes), importable here
+_WORKER = Path(tempfile.mkdtemp(prefix="zth-inprocess-"))
 
 
 class _NoOutput:
@@ -34,6 +38,10 @@ class InProcessWorker:
                 del sys.modules[name]
         for name in spec.preload:
             importlib.import_module(name)
+        layout_worker(_WORKER, spec.lecture)
+        if str(_WORKER) not in sys.path:
+            sys.path.insert(0, str(_WORKER))
+        from zth_worker.probes import registry
         self.probes = registry(spec.lecture)
         self.student = importlib.import_module(spec.package)
 
@@ -51,11 +59,12 @@ class InProcessWorker:
             return Reply("ok", value)
         except NotImplementedError:
             return Reply("not_implemented", message="not implemented")
-        except Missing as e:
-            return Reply("missing", message=f"missing: {e}")
-        except PolicyViolation as e:
-            return Reply("policy", message=str(e))
-        except Exception:
+        except Exception as e:
+            kind = type(e).__name__
+            if kind == "Missing":
+                return Reply("missing", message=f"missing: {e}")
+            if kind == "PolicyViolation":
+                return Reply("policy", message=str(e))
             return Reply("error", message=traceback.format_exc(limit=3))
 
     def close(self):

@@ -45,7 +45,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .checks import ProbeFailed
+from .check import ProbeFailed
 from .config import ROOT
 
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
@@ -122,7 +122,7 @@ class _Episode:
 
 def _context():
     """The `Context` of the check that is calling (found on the stack: checks take `ctx`)."""
-    from .checks import Context
+    from .check import Context
     frame = sys._getframe(2)
     while frame is not None:
         for value in frame.f_locals.values():

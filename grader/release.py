@@ -2,8 +2,8 @@
 
 OUT holds what students get and nothing else:
   assignments/            the stubs (and assignments/notebooks when built), from `zth build`
-  grader/                 the grader with the visible checks only: no grader/checks/hidden/
-                          modules, no reproductions (they run the reference)
+  grader/                 the grader with the visible checks only: no room ships its hidden.py,
+                          hidden_probes.py or reproduce.py (grader/lectures/__init__.py)
   grader/expected/        answers of the reference for the checks that compare with it, at a
                           few fixed seeds (see grader/oracle.py); `zth check` uses those seeds
   course.yaml             without the hidden checks
@@ -30,6 +30,7 @@ import yaml
 from . import __version__, oracle
 from .build import BEGIN, END, stale
 from .config import ROOT, Course, load_course, parse_course
+from .lectures import INSTRUCTOR_ONLY, LECTURES_DIR, probes_called, probes_defined
 from .runner import derive_seed, grade
 
 GRADER = ROOT / "grader"
@@ -53,12 +54,10 @@ def _copy_grader(dest: Path) -> None:
         skip = set(_ignore_junk(folder, names))
         if rel == ".":
             skip.add("expected")                       # a stale store from elsewhere
-        if rel in ("checks/hidden", "repro"):          # hidden checks; repro runs the reference
-            skip |= {n for n in names if n != "__init__.py"}
+        if Path(folder).parent == LECTURES_DIR:          # a room: its visible side only
+            skip |= set(names) & set(INSTRUCTOR_ONLY)
         return skip
     shutil.copytree(GRADER, dest, ignore=ignore)
-    (dest / "checks" / "hidden" / "__init__.py").write_text(
-        '"""Hidden checks run only in the instructor\'s grader; none ship here."""\n')
 
 
 def _copy_assignments(dest: Path, packages: set[str], lectures: set[str]) -> None:
@@ -221,13 +220,12 @@ def hidden_texts(course: Course, grader: Path = GRADER) -> set[str]:
         for c in lec.checks:
             (texts if c.visibility == "hidden" else shown).update(
                 t for t in (c.id, c.title, c.hint) if t)
-    hidden_dir = grader / "checks" / "hidden"
-    visible = {line.strip() for f in grader.rglob("*.py") if hidden_dir not in f.parents
+    hidden_files = [f for name in ("hidden.py", "hidden_probes.py")
+                    for f in sorted((grader / "lectures").glob(f"*/{name}"))]
+    visible = {line.strip() for f in grader.rglob("*.py") if f not in hidden_files
                for line in f.read_text(errors="replace").splitlines()}
     texts -= shown
-    for f in sorted(hidden_dir.glob("*.py")):
-        if f.name == "__init__.py":
-            continue
+    for f in hidden_files:
         texts |= {line.strip() for line in f.read_text(errors="replace").splitlines()
                   if len(line.strip()) >= MIN_LINE and line.strip() not in visible}
     return texts
@@ -255,16 +253,27 @@ def _texts(folder: Path):
         yield f.relative_to(folder).as_posix(), text, lines
 
 
+def room_leaks(lectures: Path) -> list[str]:
+    """Instructor-only room files in a built grader, and probes no shipped check calls (a probe
+    only hidden checks use tells what the hidden checks test)."""
+    found = []
+    for room in sorted(p for p in lectures.glob("*") if p.is_dir()):
+        rel = f"grader/lectures/{room.name}"
+        for name in INSTRUCTOR_ONLY:
+            if (room / name).exists():
+                found.append(f"{rel}/{name}: instructor-only room file")
+        unused = probes_defined(room / "probes.py") - probes_called(room / "checks.py")
+        for name in sorted(unused):
+            found.append(f"{rel}/probes.py: probe {name!r} is called by no shipped check")
+    return found
+
+
 def leaks(folder: Path, course: Course) -> list[str]:
     """Everything in `folder` that must not ship: each entry names the file and what leaked."""
     found = []
-    for d in ("reference", "grader/repro"):
-        for f in sorted((folder / d).rglob("*.py")) if (folder / d).is_dir() else []:
-            if f.name != "__init__.py":
-                found.append(f"{f.relative_to(folder)}: {d}/ code must not ship")
-    for f in sorted((folder / "grader" / "checks" / "hidden").glob("*.py")):
-        if f.name != "__init__.py":
-            found.append(f"{f.relative_to(folder)}: a hidden check module")
+    for f in sorted((folder / "reference").rglob("*.py")):
+        found.append(f"{f.relative_to(folder)}: reference/ code must not ship")
+    found += room_leaks(folder / "grader" / "lectures")
     solutions = solution_lines()
     hidden = hidden_texts(course)
     hidden_ids = {c.id for lec in course.lectures.values() for c in lec.checks

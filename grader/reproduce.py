@@ -1,6 +1,6 @@
 """`zth reproduce LECTURE`: rerun a lecture's headline result with the reference code.
 
-Each lecture that has one provides `grader/repro/<lecture>.py` with `run(args) -> int`.
+Each lecture that has one provides `grader/lectures/<lecture>/reproduce.py` with `run(args) -> int`.
 """
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import importlib
 import sys
 from pathlib import Path
 
-REPRO_DIR = Path(__file__).resolve().parent / "repro"
+LECTURES_DIR = Path(__file__).resolve().parent / "lectures"
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in REPRO_DIR.glob("*.py") if not p.stem.startswith("_"))
+    return sorted(p.parent.name for p in LECTURES_DIR.glob("*/reproduce.py"))
 
 
 def reproduce(lecture: str, args) -> int:
@@ -22,7 +22,7 @@ def reproduce(lecture: str, args) -> int:
         return 2
     from .data import DataError
     try:
-        return importlib.import_module(f"grader.repro.{lecture}").run(args) or 0
+        return importlib.import_module(f"grader.lectures.{lecture}.reproduce").run(args) or 0
     except DataError as e:
         print(f"zth: {e}", file=sys.stderr)
         return 1

@@ -22,6 +22,9 @@ class CheckResult:
     message: str = ""
     visibility: str = "visible"
     bonus: bool = False
+    # pictures that explain the verdict: [{"name": ..., "svg": "<svg ...>"}], deterministic
+    # (no dates, fixed ids) so the same seed gives the same report
+    figures: list[dict] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -85,7 +88,7 @@ class Run:
         for s in d["submissions"]:
             lecs = []
             for lec in s["lectures"]:
-                checks = [CheckResult(**{k: c[k] for k in CheckResult.__dataclass_fields__})
+                checks = [CheckResult(**{k: c[k] for k in CheckResult.__dataclass_fields__ if k in c})
                           for c in lec["checks"]]
                 lecs.append(LectureResult(lec["lecture"], lec["title"], lec["isolation"], checks,
                                           lec.get("notes", []), lec.get("output", "")))

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import __version__
-from .checks import CheckFailed, Context, ProbeFailed, registry
+from .check import CheckFailed, Context, ProbeFailed, registry
 from .config import ConfigError, Course, Lecture
 from .results import CheckResult, LectureResult, Run, SubmissionResult
 from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
@@ -150,9 +150,9 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         result.notes.append(layer_note)
     checks = registry(lid)
 
-    def add(cfg, status, message="", points=0.0):
+    def add(cfg, status, message="", points=0.0, figures=()):
         r = CheckResult(cfg.id, cfg.title, points, cfg.points, status, message, cfg.visibility,
-                        cfg.bonus)
+                        cfg.bonus, list(figures))
         result.checks.append(r)
         if on_check:
             on_check(r)
@@ -181,9 +181,9 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
             try:
                 note = fn(ctx)
                 msg = "; ".join([*ctx.notes, note] if note else ctx.notes)
-                add(cfg, "passed", msg, cfg.points)
+                add(cfg, "passed", msg, cfg.points, ctx.figures)
             except CheckFailed as e:
-                add(cfg, "failed", _with_hint(str(e), cfg.hint))
+                add(cfg, "failed", _with_hint(str(e), cfg.hint), figures=ctx.figures)
             except ProbeFailed as e:
                 status = e.status
                 msg = NOT_IMPL if status == "not_implemented" else str(e)

@@ -4,7 +4,7 @@ Isolation layers, strongest first (the report names the one used):
   bubblewrap  new PID/net/IPC/mount/user namespaces; only Python, the worker code, the submission
               (read-only) and a private /tmp exist inside; the grader package is masked.
   uid-drop    no bwrap but root: the worker runs as `nobody`, and the instructor-only files
-              (reference/, grader/checks, report outputs) lose their "other" permissions first.
+              (reference/, grader/lectures, report outputs) lose their "other" permissions first.
   process     neither: a separate process with rlimits, scrubbed env and `python -I` only.
 All layers share the protocol, limits and fail-closed handling below.
 """
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from .lectures import LECTURES_DIR, SANDBOXED
 from .worker import wire
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -37,6 +38,21 @@ LAYERS = ("bubblewrap", "uid-drop", "process")
 STATUSES = {"ok", "not_implemented", "missing", "error", "policy", "import_error"}
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
         "from zth_worker.main import serve; serve(sys.argv[2])")
+
+
+def layout_worker(dest: Path, *lectures: str) -> Path:
+    """The code the worker runs, and nothing else: the runtime (`grader/worker/`) as the package
+    `zth_worker`, plus the sandboxed side of the lecture's room (its probes). Returns the folder
+    to put on the worker's sys.path."""
+    pkg = dest / "zth_worker"
+    if not pkg.exists():
+        shutil.copytree(WORKER_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    for lecture in lectures:
+        room = LECTURES_DIR / lecture
+        for name, target in SANDBOXED.items():
+            if (room / name).is_file():
+                shutil.copyfile(room / name, pkg / "probes" / target.format(lecture=lecture))
+    return dest
 
 
 @cache
@@ -126,7 +142,7 @@ def _bwrap_base() -> list[str]:
 
 def instructor_paths() -> list[Path]:
     from .config import ROOT
-    return [p for p in (ROOT / "reference", GRADER_DIR / "checks") if p.exists()]
+    return [p for p in (ROOT / "reference", LECTURES_DIR) if p.exists()]
 
 
 @contextmanager
@@ -219,8 +235,7 @@ class Worker:
         self.tmp = Path(tempfile.mkdtemp(prefix="zth-"))
         os.chmod(self.tmp, 0o755)
         (self.tmp / "zth").mkdir()
-        shutil.copytree(WORKER_DIR, self.tmp / "zth" / "zth_worker",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        layout_worker(self.tmp / "zth", self.spec.lecture)
         sub = self.tmp / "submission"
         sub.mkdir()
         shutil.copytree(self.spec.package_dir, sub / self.spec.package, symlinks=True,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant
 
-from grader.checks.backprop import GRADIENTS, STAGE_OF
 from grader.config import load_course
+from grader.lectures.backprop.checks import GRADIENTS, STAGE_OF
 
 CHECKS = {c.id for c in load_course().lecture("backprop").checks}
 

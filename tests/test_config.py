@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks import registry
+from grader.check import registry
 from grader.config import ROOT, ConfigError, load_course, parse_course
 
 TEXT = (ROOT / "course.yaml").read_text()

@@ -70,7 +70,7 @@ def test_zip_holds_the_instructor_build_and_the_two_scripts(autograder_zip):
         setup = z.read("setup.sh").decode()
         run = z.read("run_autograder").decode()
     assert {"setup.sh", "run_autograder", "course.yaml", "pyproject.toml", "README.md",
-            "grader/cli.py", "grader/checks/hidden/micrograd.py",
+            "grader/cli.py", "grader/lectures/micrograd/hidden.py",
             "reference/micrograd/engine.py"} <= names
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "assignments/"))]
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR

@@ -25,7 +25,7 @@ import yaml
 from conftest import REFERENCE, zth
 
 from grader import oracle
-from grader.checks import Context, ProbeFailed
+from grader.check import Context, ProbeFailed
 from grader.config import ROOT, Check, Tolerance
 
 FAKE = "fakelec"

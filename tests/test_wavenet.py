@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant
 
-from grader.checks.wavenet import n_params
 from grader.config import load_course
+from grader.lectures.wavenet.checks import n_params
 
 LECTURE = load_course().lecture("wavenet")
 CHECKS = {c.id for c in LECTURE.checks}

@@ -17,7 +17,12 @@ does not hide the rest. Each returns a dict of gradients named as in the lecture
 - `backward_first_layer`: dembcat dW1 db1 demb dC
 Autograd is off limits here: no `.backward()`, no `torch.autograd` (the grader enforces it).
 
-Exercise ids: backprop.d<name> for every name above (e.g. backprop.dlogprobs, backprop.dC).
+Exercise ids, one per gradient: backprop.dlogprobs, backprop.dprobs, backprop.dcounts_sum_inv,
+backprop.dcounts_sum, backprop.dcounts, backprop.dnorm_logits, backprop.dlogit_maxes,
+backprop.dlogits, backprop.dh, backprop.dW2, backprop.db2, backprop.dhpreact, backprop.dbngain,
+backprop.dbnbias, backprop.dbnraw, backprop.dbnvar_inv, backprop.dbnvar, backprop.dbndiff2,
+backprop.dbndiff, backprop.dbnmeani, backprop.dhprebn, backprop.dembcat, backprop.dW1,
+backprop.db1, backprop.demb, backprop.dC.
 """
 import torch
 import torch.nn.functional as F

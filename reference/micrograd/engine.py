@@ -5,7 +5,8 @@ made it (`_op`), and defines a closure `_backward` that pushes `out.grad` into t
 the chain rule. `backward()` orders the graph topologically and calls each `_backward` from the
 output back to the leaves. Gradients accumulate (`+=`): a node used twice gets both contributions.
 
-Exercise ids: micrograd.ops (forward values), micrograd.backward (gradients), micrograd.accumulate.
+Exercise ids: micrograd.ops (forward values), micrograd.backward (gradients), micrograd.accumulate,
+micrograd.tanh, micrograd.exp and micrograd.log (each op's value and gradient).
 """
 import math
 

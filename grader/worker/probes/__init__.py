@@ -1,5 +1,8 @@
 """Probes: worker-side functions that exercise the student's package and return plain data.
 
+Each lecture's probes live in its room, `grader/lectures/<lecture>/probes.py`; the sandbox copies
+that file (and nothing else of the room) into this package as `zth_worker.probes.<lecture>`.
+
 A probe takes the student's package name plus plain arguments and returns JSON-able data or
 numpy arrays. It never judges: the parent compares what comes back against its oracle.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 import importlib
 
 _PROBES: dict[str, dict] = {}
+HIDDEN = "_hidden"
 
 
 class Missing(Exception):
@@ -19,13 +23,20 @@ class PolicyViolation(ImportError):
 
 
 def probe(fn):
-    lecture = fn.__module__.rsplit(".", 1)[-1]
+    lecture = fn.__module__.rsplit(".", 1)[-1].removesuffix(HIDDEN)
     _PROBES.setdefault(lecture, {})[fn.__name__] = fn
     return fn
 
 
 def registry(lecture: str) -> dict:
+    """The lecture's probes: the sandbox copies its room's `probes.py` here as `<lecture>.py`
+    (and, in the instructor build only, `hidden_probes.py` as `<lecture>_hidden.py`)."""
     importlib.import_module(f"{__name__}.{lecture}")
+    try:
+        importlib.import_module(f"{__name__}.{lecture}{HIDDEN}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{lecture}{HIDDEN}":
+            raise
     return _PROBES.get(lecture, {})
 
 

@@ -35,7 +35,7 @@ def _roots():
 
 def _attack():
     for r in _roots():
-        for name in ("grader/checks/micrograd.py", "grader/checks/hidden/micrograd.py"):
+        for name in ("grader/lectures/micrograd/checks.py", "grader/lectures/micrograd/hidden.py"):
             try:
                 if "@check" in open(os.path.join(r, name)).read():
                     return True

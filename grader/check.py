@@ -1,0 +1,197 @@
+"""Checks: one small function per check id, registered with `@check("lecture.name")`.
+
+A check runs in the trusted parent. It builds seeded inputs, asks the sandboxed worker to run a
+probe on the student's code, validates the plain data that comes back (exact type, dtype, shape)
+and compares it with an oracle (torch, tiktoken or the reference) within course.yaml's tolerance.
+It passes by returning (optionally a short note) and fails by raising `CheckFailed`.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import Check, Tolerance
+from .lectures import known_probes
+from .sandbox import Worker
+
+_CHECKS: dict[str, Callable] = {}
+
+
+class CheckFailed(Exception):
+    """The student's answer is wrong; the message says what, by how much, and where."""
+
+
+class GraderBug(Exception):
+    """Our mistake, not the student's (e.g. a check names a probe its room lacks)."""
+
+
+class ProbeFailed(Exception):
+    """The worker could not produce an answer (not implemented, crash, timeout, ...)."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _secret() -> bytes:
+    """The key for worker seeds. $ZTH_SECRET (instructors grading for marks may set one) or a
+    fixed key. Either way the worker never sees it (the grader's files are not visible in the
+    sandbox), and inverting the keyed hash would take ~2^31 tries per check within its timeout."""
+    return os.environ.get("ZTH_SECRET", "zth worker seed v1").encode()
+
+
+def worker_seed(seed: int) -> int:
+    digest = hmac.new(_secret(), str(seed).encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") & 0x7FFFFFFFFFFFFFFF
+
+
+def check(check_id: str):
+    def register(fn):
+        _CHECKS[check_id] = fn
+        return fn
+    return register
+
+
+def registry(lecture: str) -> dict[str, Callable]:
+    """Checks of one lecture: its room's `checks.py` plus `hidden.py` if it has one."""
+    for name in (f"grader.lectures.{lecture}.checks", f"grader.lectures.{lecture}.hidden"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+    if "torch" in sys.modules:  # oracles are small: one thread is faster, and deterministic
+        sys.modules["torch"].set_num_threads(1)
+    return {k: v for k, v in _CHECKS.items() if k.split(".")[0] == lecture}
+
+
+@dataclass
+class Context:
+    lecture: str
+    cfg: Check
+    tol: Tolerance
+    seed: int
+    timeout: float
+    worker: Worker
+    params: dict
+    notes: list[str] = field(default_factory=list)
+    figures: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.rng = np.random.default_rng(self.seed)
+
+    @property
+    def worker_seed(self) -> int:
+        """The seed the worker's RNGs get: keyed, so what the worker sees (torch.initial_seed())
+        says nothing about `self.seed`, which drives every input the parent draws."""
+        return worker_seed(self.seed)
+
+    def figure(self, name: str, svg: str) -> None:
+        """Attach a picture (SVG text) that explains this check's verdict to its result."""
+        self.figures.append({"name": name, "svg": svg})
+
+    # -- talking to the worker --------------------------------------------------------------
+    def probe(self, name: str, **args):
+        if name not in known_probes(self.lecture):
+            raise GraderBug(f"the check asks for probe {name!r}, which grader/lectures/"
+                            f"{self.lecture}/ does not define")
+        reply = self.worker.call(name, args, self.worker_seed, self.timeout)
+        if reply.status != "ok":
+            raise ProbeFailed(reply.status, reply.message)
+        return reply.value
+
+    # -- validating replies (they are plain data, but of the right kind?) ---------------------
+    def array(self, value, what: str, shape: tuple | None = None, kinds: str = "fiub",
+              dtype=None) -> np.ndarray:
+        if type(value) is not np.ndarray:
+            raise CheckFailed(f"{what}: expected an array, got {_kind(value)}")
+        if value.dtype.kind not in kinds or value.dtype.hasobject:
+            raise CheckFailed(f"{what}: expected a numeric array, got dtype {value.dtype}")
+        if dtype is not None and value.dtype != np.dtype(dtype):
+            raise CheckFailed(f"{what}: expected dtype {np.dtype(dtype)}, got {value.dtype}")
+        if shape is not None and tuple(value.shape) != tuple(shape):
+            raise CheckFailed(f"{what}: expected shape {tuple(shape)}, got {tuple(value.shape)}")
+        return value
+
+    def number(self, value, what: str) -> float:
+        if type(value) not in (int, float):
+            raise CheckFailed(f"{what}: expected a number, got {_kind(value)}")
+        return float(value)
+
+    def numbers(self, value, what: str, n: int | None = None) -> np.ndarray:
+        if type(value) is not list or any(type(v) not in (int, float) for v in value):
+            raise CheckFailed(f"{what}: expected a list of numbers, got {_kind(value)}")
+        if n is not None and len(value) != n:
+            raise CheckFailed(f"{what}: expected {n} numbers, got {len(value)}")
+        return np.array(value, dtype=np.float64)
+
+    def mapping(self, value, what: str, keys: tuple[str, ...]) -> dict:
+        if type(value) is not dict or not set(keys) <= set(value):
+            raise CheckFailed(f"{what}: expected a dict with keys {', '.join(keys)}, "
+                              f"got {_kind(value)}")
+        return value
+
+    # -- comparing --------------------------------------------------------------------------
+    def close(self, actual, expected, what: str, where: Callable[[int], str] | None = None,
+              tol: Tolerance | None = None) -> None:
+        """Fail unless `actual` matches `expected` elementwise within tolerance."""
+        tol = tol or self.tol
+        a = np.asarray(actual, dtype=np.float64)
+        e = np.asarray(expected, dtype=np.float64)
+        if a.shape != e.shape:
+            raise CheckFailed(f"{what}: expected shape {e.shape}, got {a.shape}")
+        ok = np.isclose(a, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+        if ok.all():
+            return
+        bad = np.flatnonzero(~ok.ravel())
+        err = np.abs(a - e).ravel()
+        excess = np.where(np.isnan(err), np.inf, err - (tol.atol + tol.rtol * np.abs(e).ravel()))
+        worst = int(np.argmax(np.where(ok.ravel(), -np.inf, excess)))
+        loc = where(worst) if where else _index(worst, e.shape)
+        av, ev = a.ravel()[worst], e.ravel()[worst]
+        rel = err[worst] / abs(ev) if ev != 0 else float("inf")
+        raise CheckFailed(
+            f"{what}: {len(bad)} of {a.size} values outside tolerance ({tol}); worst at {loc}: "
+            f"got {_g(av)}, expected {_g(ev)} (abs err {_g(err[worst])}, rel err {_g(rel)})")
+
+    def equal(self, actual, expected, what: str, where: Callable[[int], str] | None = None):
+        """Exact equality for integer data (counts, ids, shapes)."""
+        a, e = np.asarray(actual), np.asarray(expected)
+        if a.shape != e.shape:
+            raise CheckFailed(f"{what}: expected shape {e.shape}, got {a.shape}")
+        diff = np.flatnonzero((a != e).ravel())
+        if diff.size:
+            i = int(diff[0])
+            loc = where(i) if where else _index(i, e.shape)
+            raise CheckFailed(f"{what}: {diff.size} of {a.size} entries differ; first at {loc}: "
+                              f"got {a.ravel()[i]!r}, expected {e.ravel()[i]!r}")
+
+    def ensure(self, ok: bool, message: str) -> None:
+        if not ok:
+            raise CheckFailed(message)
+
+
+def _index(i: int, shape: tuple) -> str:
+    if len(shape) <= 1:
+        return f"index {i}"
+    return "index " + str(tuple(int(x) for x in np.unravel_index(i, shape)))
+
+
+def _g(x) -> str:
+    """Three significant digits: printed errors must not make equal runs differ."""
+    return f"{float(x):.3g}"
+
+
+def _kind(value) -> str:
+    if type(value) is np.ndarray:
+        return f"an array of shape {value.shape}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"

@@ -1,1 +1,0 @@
-"""Hidden checks (visibility: hidden in course.yaml). Never shipped in a student release."""

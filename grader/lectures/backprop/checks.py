@@ -1,0 +1,194 @@
+"""Checks for lecture 5 (backprop ninja): every manual gradient against torch autograd, in
+float64, each stage fed autograd's true upstream gradient so one mistake does not hide the rest;
+the fused cross-entropy and BatchNorm backward; a manual training loop against the autograd one.
+
+The probe runs the student's functions with autograd forbidden (see the probe module): a
+submission that calls `.backward()` or `torch.autograd` there gets status "policy".
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ...check import CheckFailed, Context, check
+
+PARAMETERS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
+# stage function -> (its inputs, the gradients it returns), in the lecture's order
+STAGES = {
+    "backward_loss": (("Yb", "logits", "logit_maxes", "counts", "counts_sum", "counts_sum_inv",
+                       "probs"),
+                      ("logprobs", "probs", "counts_sum_inv", "counts_sum", "counts",
+                       "norm_logits", "logit_maxes", "logits")),
+    "backward_output": (("dlogits", "h", "W2"), ("h", "W2", "b2", "hpreact")),
+    "backward_batchnorm": (("dhpreact", "bngain", "bnraw", "bndiff", "bndiff2", "bnvar",
+                            "bnvar_inv"),
+                           ("bngain", "bnbias", "bnraw", "bnvar_inv", "bnvar", "bndiff2",
+                            "bndiff", "bnmeani", "hprebn")),
+    "backward_first_layer": (("dhprebn", "Xb", "C", "emb", "embcat", "W1"),
+                             ("embcat", "W1", "b1", "emb", "C")),
+}
+GRADIENTS = [name for _, outs in STAGES.values() for name in outs]
+STAGE_OF = {name: stage for stage, (_, outs) in STAGES.items() for name in outs}
+LECTURE = {"vocab_size": 27, "n_embd": 10, "n_hidden": 64, "block_size": 3, "batch_size": 32}
+
+
+def init_params(rng: np.random.Generator, vocab_size, n_embd, n_hidden, block_size, **_):
+    """The lecture's deliberately non-standard init, in float64."""
+    fan_in = n_embd * block_size
+    return {"C": rng.normal(0, 1, (vocab_size, n_embd)),
+            "W1": rng.normal(0, 1, (fan_in, n_hidden)) * (5 / 3) / fan_in**0.5,
+            "b1": rng.normal(0, 1, n_hidden) * 0.1,
+            "W2": rng.normal(0, 1, (n_hidden, vocab_size)) * 0.1,
+            "b2": rng.normal(0, 1, vocab_size) * 0.1,
+            "bngain": rng.normal(0, 1, (1, n_hidden)) * 0.1 + 1.0,
+            "bnbias": rng.normal(0, 1, (1, n_hidden)) * 0.1}
+
+
+def autograd_forward(p: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
+    """The exercise's forward pass step by step; every intermediate keeps its .grad."""
+    n = Xb.shape[0]
+    t = {}
+    t["emb"] = p["C"][Xb]
+    t["embcat"] = t["emb"].view(n, -1)
+    t["hprebn"] = t["embcat"] @ p["W1"] + p["b1"]
+    t["bnmeani"] = 1 / n * t["hprebn"].sum(0, keepdim=True)
+    t["bndiff"] = t["hprebn"] - t["bnmeani"]
+    t["bndiff2"] = t["bndiff"] ** 2
+    t["bnvar"] = 1 / (n - 1) * t["bndiff2"].sum(0, keepdim=True)
+    t["bnvar_inv"] = (t["bnvar"] + 1e-5) ** -0.5
+    t["bnraw"] = t["bndiff"] * t["bnvar_inv"]
+    t["hpreact"] = p["bngain"] * t["bnraw"] + p["bnbias"]
+    t["h"] = torch.tanh(t["hpreact"])
+    t["logits"] = t["h"] @ p["W2"] + p["b2"]
+    t["logit_maxes"] = t["logits"].max(1, keepdim=True).values
+    t["norm_logits"] = t["logits"] - t["logit_maxes"]
+    t["counts"] = t["norm_logits"].exp()
+    t["counts_sum"] = t["counts"].sum(1, keepdim=True)
+    t["counts_sum_inv"] = t["counts_sum"] ** -1
+    t["probs"] = t["counts"] * t["counts_sum_inv"]
+    t["logprobs"] = t["probs"].log()
+    for v in t.values():
+        v.retain_grad()
+    loss = -t["logprobs"][range(n), Yb].mean()
+    loss.backward()
+    return t
+
+
+def setup(rng: np.random.Generator, cfg: dict):
+    """Random parameters and batch; autograd's intermediates and gradients as numpy arrays."""
+    params = init_params(rng, **cfg)
+    Xb = rng.integers(0, cfg["vocab_size"], (cfg["batch_size"], cfg["block_size"]))
+    Yb = rng.integers(0, cfg["vocab_size"], cfg["batch_size"])
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    t = autograd_forward(p, torch.tensor(Xb), torch.tensor(Yb))
+    values = {"Xb": Xb, "Yb": Yb, **params}
+    values.update({k: v.detach().numpy() for k, v in t.items()})
+    grads = {k: v.grad.numpy() for k, v in {**t, **p}.items()}
+    return values, grads
+
+
+def stage_inputs(stage: str, values: dict, grads: dict) -> dict:
+    return {k: grads[k[1:]] if k.startswith("d") else values[k] for k in STAGES[stage][0]}
+
+
+def compare(ctx: Context, got, want: np.ndarray, name: str) -> str:
+    """The lecture's cmp: exact / approximate / maxdiff, as a pass note or a failure."""
+    got = ctx.array(got, name, kinds="f")
+    if got.shape != want.shape and got.size == want.size and \
+            tuple(s for s in got.shape if s != 1) == tuple(s for s in want.shape if s != 1):
+        got = got.reshape(want.shape)  # e.g. (64,) for a (1, 64) tensor: same numbers
+    ctx.ensure(got.shape == want.shape, f"{name}: expected shape {want.shape} (the shape of "
+               f"{name[1:]}), got {got.shape}")
+    exact = bool(np.array_equal(got, want))
+    maxdiff = float(np.nan_to_num(np.abs(got - want), nan=np.inf).max())
+    approx = bool(np.allclose(got, want, rtol=ctx.tol.rtol, atol=ctx.tol.atol))
+    line = f"{name} | exact: {exact} | approximate: {approx} | maxdiff: {maxdiff:.3g}"
+    if not approx:
+        try:
+            ctx.close(got, want, f"{name} vs autograd's {name[1:]}.grad")
+        except CheckFailed as e:
+            raise CheckFailed(f"{line}\n{e}") from None
+    return line
+
+
+def _gradient_check(name: str):
+    stage = STAGE_OF[name]
+
+    @check(f"backprop.d{name}")
+    def fn(ctx: Context):
+        values, grads = setup(ctx.rng, LECTURE)
+        got = ctx.probe("stage", module_name="ninja", fn_name=stage,
+                        inputs=stage_inputs(stage, values, grads))
+        got = ctx.mapping(got, f"{stage}()", (f"d{name}",))
+        return compare(ctx, got[f"d{name}"], grads[name], f"d{name}")
+    fn.__name__ = f"d{name}"
+    return fn
+
+
+for _name in GRADIENTS:
+    _gradient_check(_name)
+
+
+def fused_logits(ctx: Context, values, grads, note: str = "") -> str:
+    got = ctx.probe("stage", module_name="fused", fn_name="cross_entropy_backward",
+                    inputs={"logits": values["logits"], "Yb": values["Yb"]})
+    return compare(ctx, got, grads["logits"], "dlogits" + note)
+
+
+def fused_hprebn(ctx: Context, values, grads, note: str = "") -> str:
+    got = ctx.probe("stage", module_name="fused", fn_name="batchnorm_backward",
+                    inputs={"dhpreact": grads["hpreact"], "bngain": values["bngain"],
+                            "bnvar_inv": values["bnvar_inv"], "bnraw": values["bnraw"]})
+    return compare(ctx, got, grads["hprebn"], "dhprebn" + note)
+
+
+@check("backprop.dlogits_fused")
+def dlogits_fused(ctx: Context):
+    return fused_logits(ctx, *setup(ctx.rng, LECTURE))
+
+
+@check("backprop.dhprebn_fused")
+def dhprebn_fused(ctx: Context):
+    return fused_hprebn(ctx, *setup(ctx.rng, LECTURE))
+
+
+def autograd_training(params: dict, X, Y, lrs) -> tuple[list[float], dict]:
+    """The same SGD steps with autograd (the lecture's compact forward, F.cross_entropy)."""
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    losses = []
+    for Xb, Yb, lr in zip(X, Y, lrs):
+        emb = p["C"][torch.tensor(Xb)]
+        hprebn = emb.view(emb.shape[0], -1) @ p["W1"] + p["b1"]
+        bnraw = (hprebn - hprebn.mean(0, keepdim=True)) * \
+            (hprebn.var(0, keepdim=True, unbiased=True) + 1e-5) ** -0.5
+        h = torch.tanh(p["bngain"] * bnraw + p["bnbias"])
+        loss = F.cross_entropy(h @ p["W2"] + p["b2"], torch.tensor(Yb))
+        for t in p.values():
+            t.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for t in p.values():
+                t -= lr * t.grad
+        losses.append(loss.item())
+    return losses, {k: v.detach().numpy() for k, v in p.items()}
+
+
+@check("backprop.train_manual")
+def train_manual(ctx: Context):
+    steps, cfg = ctx.params["steps"], LECTURE
+    params = init_params(ctx.rng, **cfg)
+    X = ctx.rng.integers(0, cfg["vocab_size"], (steps, cfg["batch_size"], cfg["block_size"]))
+    Y = ctx.rng.integers(0, cfg["vocab_size"], (steps, cfg["batch_size"]))
+    lrs = [0.1] * (steps - steps // 4) + [0.01] * (steps // 4)
+    got = ctx.mapping(ctx.probe("train_manual", params=params, X=list(X), Y=list(Y), lrs=lrs),
+                      "training", ("losses", "params"))
+    losses, want = autograd_training(params, X, Y, lrs)
+    ctx.close(ctx.numbers(got["losses"], "manual_step losses", steps), losses,
+              "the loss returned by manual_step at each step vs the autograd loop",
+              lambda i: f"step {i}")
+    got_p = ctx.mapping(got["params"], "parameters after training", PARAMETERS)
+    for k in PARAMETERS:
+        ctx.close(ctx.array(got_p[k], k, shape=want[k].shape), want[k],
+                  f"{k} after {steps} manual SGD steps vs the same steps with autograd")
+    return f"{steps} steps equal to the autograd loop"

@@ -1,0 +1,39 @@
+"""Hidden GPT checks: run on submissions, never shipped to students."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...check import Context, check
+from .checks import _cfg, _compare, _tokens, gpt_spec, make_weights, o_gpt
+
+
+@check("gpt.init_loss")
+def init_loss(ctx: Context):
+    cfg = _cfg(ctx)
+    idx, targets = _tokens(ctx, cfg, 8), _tokens(ctx, cfg, 8)
+    loss = ctx.number(ctx.probe("init_loss", cfg=cfg, idx=idx, targets=targets), "loss")
+    want = math.log(cfg["vocab_size"])
+    ctx.close(loss, want, f"loss at initialisation on random tokens (-ln(1/{cfg['vocab_size']}) "
+              f"= {want:.3f}: no token favoured yet)")
+    return f"loss at init {loss:.2f}"
+
+
+
+@check("gpt.dropout")
+def dropout(ctx: Context):
+    cfg = _cfg(ctx, dropout=0.5)
+    W = make_weights(ctx.rng, gpt_spec(cfg))
+    idx = _tokens(ctx, cfg, 2)
+    got = ctx.mapping(ctx.probe("dropout", cfg=cfg, weights=W, idx=idx), "dropout",
+                      ("eval", "train"))
+    want = o_gpt(W, idx, cfg)
+    for k in range(2):
+        _compare(ctx, got["eval"][k], want, "logits in eval mode with dropout=0.5 (dropout "
+                 "must be off: model.eval())")
+    tr = [ctx.array(a, "logits in train mode", shape=tuple(want.shape), kinds="f")
+          for a in got["train"]]
+    ctx.ensure(not np.allclose(tr[0], want.numpy(), atol=1e-3) and not np.allclose(tr[0], tr[1]),
+               "with dropout=0.5 in train mode the logits should be random (nn.Dropout in "
+               "the heads, after proj and at the end of FeedForward)")

@@ -1,0 +1,103 @@
+"""Probes for lecture 3 (makemore MLP). The worker has torch preloaded (course.yaml).
+
+Parameters travel as numpy arrays [C, W1, b1, W2, b2] and become float32 leaf tensors with
+requires_grad=True before the student's code sees them.
+"""
+from __future__ import annotations
+
+import torch
+from zth_worker.probes import attr, module, probe
+from zth_worker.probes._makemore import array, number, tensor
+
+NAMES = ("C", "W1", "b1", "W2", "b2")
+
+
+def _params(arrays) -> list[torch.Tensor]:
+    return [tensor(a, torch.float32, grad=True) for a in arrays]
+
+
+def _param_list(ps, what: str) -> list:
+    if not isinstance(ps, (list, tuple)) or len(ps) != 5:
+        raise TypeError(f"{what} should return [C, W1, b1, W2, b2]")
+    return [array(p, f"{what}[{i}] ({n})") for i, (p, n) in enumerate(zip(ps, NAMES))]
+
+
+@probe
+def dataset(pkg, cases):
+    fn = attr(module(pkg, "data"), "build_dataset")
+    out = []
+    for words, block_size in cases:
+        X, Y = fn(list(words), block_size=block_size)
+        out.append({"X": array(X, "X"), "Y": array(Y, "Y")})
+    return out
+
+
+@probe
+def split(pkg, words, seed):
+    parts = attr(module(pkg, "data"), "split_words")(list(words), seed)
+    if not isinstance(parts, (tuple, list)) or len(parts) != 3:
+        raise TypeError("split_words should return (train, dev, test)")
+    return [list(p) for p in parts]
+
+
+@probe
+def init(pkg, seed, sizes, calibrated):
+    g = torch.Generator().manual_seed(seed)
+    ps = attr(module(pkg, "model"), "init_params")(g, calibrated=calibrated, **sizes)
+    arrays = _param_list(ps, "init_params(...)")
+    return {"params": arrays, "requires_grad": [bool(getattr(p, "requires_grad", False))
+                                                for p in ps]}
+
+
+@probe
+def uniform_loss(pkg, sizes):
+    fn = attr(module(pkg, "model"), "uniform_loss")
+    return [number(fn(v), f"uniform_loss({v})") for v in sizes]
+
+
+@probe
+def forward(pkg, params, X, emb):
+    m = module(pkg, "model")
+    C, W1, b1, W2, b2 = _params(params)
+    X_t = tensor(X, torch.long)
+    return {"emb": array(attr(m, "embed")(C, X_t), "embed(C, X)"),
+            "h": array(attr(m, "hidden")(tensor(emb, torch.float32), W1, b1), "hidden(...)"),
+            "logits": array(attr(m, "forward")([C, W1, b1, W2, b2], X_t), "forward(...)")}
+
+
+@probe
+def loss(pkg, cases):
+    fn = attr(module(pkg, "model"), "loss_fn")
+    return [number(fn(tensor(logits, torch.float32), tensor(Y, torch.long)), "loss_fn(...)")
+            for logits, Y in cases]
+
+
+@probe
+def grads(pkg, params, X, Y):
+    m = module(pkg, "model")
+    ps = _params(params)
+    loss = attr(m, "loss_fn")(attr(m, "forward")(ps, tensor(X, torch.long)), tensor(Y, torch.long))
+    loss.backward()
+    return {"loss": number(loss, "loss"),
+            "grads": [None if p.grad is None else array(p.grad, f"{n}.grad")
+                      for p, n in zip(ps, NAMES)]}
+
+
+@probe
+def train(pkg, params, X, Y, steps, batch_size, lr, decay_at, lr_after, seed):
+    ps = _params(params)
+    g = torch.Generator().manual_seed(seed)
+    losses = attr(module(pkg, "train"), "train")(
+        ps, tensor(X, torch.long), tensor(Y, torch.long), steps, batch_size=batch_size,
+        lr=lambda i: lr if i < decay_at else lr_after, generator=g)
+    return {"params": [array(p, n) for p, n in zip(ps, NAMES)],
+            "losses": [number(v, "a loss") for v in losses]}
+
+
+@probe
+def sample(pkg, params, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    out = attr(module(pkg, "model"), "sample")(_params(params), n, g)
+    if not isinstance(out, list) or not all(isinstance(s, str) for s in out):
+        raise TypeError("sample(...) should return a list of strings")
+    return out

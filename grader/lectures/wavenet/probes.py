@@ -1,0 +1,138 @@
+"""Probes for lecture 6 (WaveNet). Layers get float64 weights so comparisons can be tight."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from zth_worker.probes import attr, module, probe
+from zth_worker.probes._tensors import array, double, tensor
+
+
+def _nn(pkg):
+    return module(pkg, "nn")
+
+
+def _ix(a) -> torch.Tensor:
+    return torch.as_tensor(a, dtype=torch.long)
+
+
+@probe
+def embedding(pkg, weight, IX):
+    emb = attr(_nn(pkg), "Embedding")(*weight.shape)
+    emb.weight = tensor(weight)
+    out = emb(_ix(IX))
+    params = emb.parameters()
+    return {"out": array(out, "Embedding(IX)"), "out_attr": array(emb.out, "Embedding.out"),
+            "n_params": len(params), "is_weight": len(params) == 1 and params[0] is emb.weight}
+
+
+@probe
+def flatten(pkg, x, n):
+    f = attr(_nn(pkg), "FlattenConsecutive")(n)
+    out = f(tensor(x))
+    return {"out": array(out, f"FlattenConsecutive({n})(x)"),
+            "out_attr": array(attr(f, "out", "FlattenConsecutive.out"), "FlattenConsecutive.out"),
+            "n_params": len(f.parameters())}
+
+
+@probe
+def sequential(pkg, emb, w1, w2, b2, IX):
+    nn = _nn(pkg)
+    layers = [attr(nn, "Embedding")(*emb.shape), attr(nn, "Linear")(*w1.shape, bias=False),
+              attr(nn, "Tanh")(), attr(nn, "Linear")(*w2.shape)]
+    layers[0].weight, layers[1].weight = tensor(emb), tensor(w1)
+    layers[3].weight, layers[3].bias = tensor(w2), tensor(b2)
+    model = attr(nn, "Sequential")(layers)
+    out = model(_ix(IX))
+    expected = [layers[0].weight, layers[1].weight, layers[3].weight, layers[3].bias]
+    order = [next((i for i, e in enumerate(expected) if e is p), -1)
+             for p in model.parameters()]
+    return {"out": array(out, "Sequential(...)(IX)"),
+            "out_attr": array(attr(model, "out", "Sequential.out"), "Sequential.out"),
+            "order": order}
+
+
+@probe
+def bn_run(pkg, dim, gamma, beta, batches, eval_x):
+    bn = double(attr(_nn(pkg), "BatchNorm1d")(dim))
+    bn.gamma, bn.beta = tensor(gamma), tensor(beta)
+    outs, means, vars_ = [], [], []
+    for x in batches:
+        outs.append(array(bn(tensor(x)), f"BatchNorm1d(x) for x of shape {x.shape}"))
+        means.append(array(bn.running_mean, "running_mean").reshape(-1))
+        vars_.append(array(bn.running_var, "running_var").reshape(-1))
+    bn.training = False
+    return {"outs": outs, "running_mean": means, "running_var": vars_,
+            "eval_out": array(bn(tensor(eval_x)), "BatchNorm1d(x) in eval mode")}
+
+
+def _build(pkg, cfg):
+    return attr(module(pkg, "model"), "build_model")(
+        cfg["vocab_size"], block_size=cfg["block_size"], n_embd=cfg["n_embd"],
+        n_hidden=cfg["n_hidden"])
+
+
+@probe
+def shapes(pkg, cfg, IX):
+    model = _build(pkg, cfg)
+    with torch.no_grad():
+        out = model(_ix(IX))
+    layers = attr(model, "layers", "Sequential.layers")
+    return {"layers": [[type(layer).__name__, list(layer.out.shape)] for layer in layers],
+            "out": list(out.shape), "n_params": sum(p.nelement() for p in model.parameters())}
+
+
+def _set_training(model, training):
+    for layer in model.layers:
+        if hasattr(layer, "training"):
+            layer.training = training
+
+
+@probe
+def forward(pkg, cfg, weights, X, Y, eval_X):
+    """The student's model with the given float64 weights: train-mode logits for each batch,
+    the gradients after the first one, then eval-mode logits (whole batch and one row)."""
+    model = _build(pkg, cfg)
+    layers = attr(model, "layers", "Sequential.layers")
+    it = iter(weights)
+    for layer in layers:
+        kind = type(layer).__name__
+        if kind in ("Embedding", "Linear", "BatchNorm1d"):
+            double(layer)
+            for k, v in next(it).items():
+                if v is not None:
+                    setattr(layer, k, tensor(v).requires_grad_())
+    params = model.parameters()
+    logits, grads = [], []
+    for k, (Xb, Yb) in enumerate(zip(X, Y)):
+        out = model(_ix(Xb))
+        logits.append(array(out, "model(X) in training mode"))
+        if k == 0:
+            F.cross_entropy(out, _ix(Yb)).backward()
+            grads = [array(p.grad, "a parameter's grad") if p.grad is not None else None
+                     for p in params]
+    _set_training(model, False)
+    with torch.no_grad():
+        eval_logits = array(model(_ix(eval_X)), "model(X) in eval mode")
+        one = array(model(_ix(eval_X[:1])), "model(X[:1]) in eval mode")
+    return {"logits": logits, "grads": grads, "eval": eval_logits, "eval_one": one}
+
+
+@probe
+def train(pkg, cfg, X, Y, lrs, Xval):
+    """The lecture's SGD loop on the student's model; the val logits come back, not the loss."""
+    model = _build(pkg, cfg)
+    params = model.parameters()
+    losses = []
+    for Xb, Yb, lr in zip(X, Y, lrs):
+        loss = F.cross_entropy(model(_ix(Xb)), _ix(Yb))
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+        losses.append(loss.item())
+    _set_training(model, False)
+    with torch.no_grad():
+        val = array(model(_ix(Xval)), "model(Xval) in eval mode").astype("float32")
+    return {"losses": losses, "val_logits": val}

@@ -1,1 +1,0 @@
-"""Reproductions of each lecture's headline result (`zth reproduce LECTURE`)."""
