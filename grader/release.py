@@ -227,7 +227,8 @@ def hidden_texts(course: Course, grader: Path = GRADER) -> set[str]:
     texts -= shown
     for f in hidden_files:
         texts |= {line.strip() for line in f.read_text(errors="replace").splitlines()
-                  if len(line.strip()) >= MIN_LINE and line.strip() not in visible}
+                  if len(line.strip()) >= MIN_LINE and line.strip() not in visible
+                  and not line.strip().startswith(("from ", "import "))}   # imports tell nothing
     return texts
 
 

@@ -88,7 +88,8 @@ class Run:
         for s in d["submissions"]:
             lecs = []
             for lec in s["lectures"]:
-                checks = [CheckResult(**{k: c[k] for k in CheckResult.__dataclass_fields__ if k in c})
+                fields = CheckResult.__dataclass_fields__
+                checks = [CheckResult(**{k: c[k] for k in fields if k in c})
                           for c in lec["checks"]]
                 lecs.append(LectureResult(lec["lecture"], lec["title"], lec["isolation"], checks,
                                           lec.get("notes", []), lec.get("output", "")))

@@ -61,7 +61,7 @@ REFERENCE_FILES = {
         ''',
 }
 PROBES = '''\
-    from . import attr, module, probe
+    from zth_worker.probes import attr, module, probe
 
 
     @probe
@@ -76,8 +76,8 @@ PROBES = '''\
 CHECKS = '''\
     import numpy as np
 
-    from ..oracle import reference
-    from . import Context, check
+    from ...check import Context, check
+    from ...oracle import reference
 
 
     @check("fakelec.mean")
@@ -96,8 +96,8 @@ CHECKS = '''\
         ctx.equal(got, want, f"draw({n}, seed={seed})")
     '''
 HIDDEN_CHECKS = '''\
+    from ...check import Context, check
     from ...oracle import reference
-    from .. import Context, check
 
 
     @check("fakelec.secret_sauce")
@@ -134,9 +134,10 @@ def instructor_copy(root: Path) -> Path:
         shutil.copy(ROOT / f, root / f)
     for name, text in REFERENCE_FILES.items():
         write(root / "reference" / FAKE / name, text)
-    write(root / "grader" / "worker" / "probes" / f"{FAKE}.py", PROBES)
-    write(root / "grader" / "checks" / f"{FAKE}.py", CHECKS)
-    write(root / "grader" / "checks" / "hidden" / f"{FAKE}.py", HIDDEN_CHECKS)
+    room = root / "grader" / "lectures" / FAKE
+    write(room / "probes.py", PROBES)
+    write(room / "checks.py", CHECKS)
+    write(room / "hidden.py", HIDDEN_CHECKS)
     course = yaml.safe_load((ROOT / "course.yaml").read_text())
     course["lectures"] = {FAKE: LECTURE}
     (root / "course.yaml").write_text(yaml.safe_dump(course, sort_keys=False))
@@ -165,10 +166,15 @@ def texts(folder: Path):
 def test_release_ships_no_solution_no_reference_and_no_hidden_check(built):
     instructor, rel = built
     assert not (rel / "reference").exists()
-    assert sorted(p.name for p in (rel / "grader" / "checks" / "hidden").iterdir()) \
-        == ["__init__.py"]
-    assert (instructor / "grader" / "checks" / "hidden" / "micrograd.py").is_file()
-    assert not [p for p in (rel / "grader" / "repro").iterdir() if p.name != "__init__.py"]
+    rooms = sorted((rel / "grader" / "lectures").glob("*/checks.py"))
+    assert FAKE in [p.parent.name for p in rooms] and len(rooms) >= 2
+    for name in ("hidden.py", "hidden_probes.py", "reproduce.py"):
+        assert not list((rel / "grader" / "lectures").glob(f"*/{name}")), name
+    assert (instructor / "grader" / "lectures" / FAKE / "hidden.py").is_file()
+    assert (instructor / "grader" / "lectures" / "gpt" / "hidden_probes.py").is_file()
+    # probes only hidden checks call do not ship
+    shipped = (rel / "grader" / "lectures" / "gpt" / "probes.py").read_text()
+    assert "def init_loss" not in shipped and "def dropout" not in shipped
     seen = 0
     for f, text in texts(rel):
         seen += 1

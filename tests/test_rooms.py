@@ -12,8 +12,15 @@ import pytest
 
 from grader.check import Context, GraderBug, registry
 from grader.config import ROOT, load_course
-from grader.lectures import (INSTRUCTOR_ONLY, LECTURES_DIR, SANDBOXED, known_probes,
-                             probes_called, probes_defined, rooms)
+from grader.lectures import (
+    INSTRUCTOR_ONLY,
+    LECTURES_DIR,
+    SANDBOXED,
+    known_probes,
+    probes_called,
+    probes_defined,
+    rooms,
+)
 from grader.release import room_leaks
 
 COURSE = load_course()
