@@ -57,6 +57,16 @@ BUGS = {
         {"batchnorm.init_loss"}, {"batchnorm.init_stats"}),
     "fold_forgets_beta": ({"exercises.py": [("* scale + bn.beta)", "* scale)")]},
                           {"batchnorm.fold"}, {"batchnorm.bn_eval"}),
+    # gamma and beta used detached: the forward is right, no gradient ever reaches them
+    "gamma_beta_detached": (
+        {"nn.py": [("        self.out = self.gamma * xhat + self.beta\n",
+                    "        self.out = self.gamma.detach() * xhat + self.beta.detach()\n")]},
+        {"batchnorm.bn_backward"}, {"batchnorm.bn_train", "batchnorm.bn_running"}),
+    # the normalisation's statistics detached: a wrong x.grad, gamma/beta still right
+    "batch_stats_detached": (
+        {"nn.py": [("        xhat = (x - xmean) / torch.sqrt(xvar + self.eps)",
+                    "        xhat = (x - xmean.detach()) / torch.sqrt(xvar.detach() + self.eps)")]},
+        {"batchnorm.bn_backward"}, {"batchnorm.bn_train", "batchnorm.bn_eval"}),
     "variance_instead_of_std_in_stats": (
         {"diagnostics.py": [('"mean": t.mean().item(), "std": t.std().item(),\n',
                              '"mean": t.mean().item(), "std": t.var().item(),\n')]},
@@ -82,9 +92,11 @@ def test_torch_variance_convention_is_accepted_and_named(tmp_path):
         ("xhat = (x - xmean) / torch.sqrt((x.var(0, keepdim=True, unbiased=False) "
         "if self.training else xvar) + self.eps)"))]})
     results = grade_path(sub, "batchnorm", only={"batchnorm.bn_train", "batchnorm.bn_running",
-                                                 "batchnorm.bn_eval", "batchnorm.bn_momentum"})
+                                                 "batchnorm.bn_eval", "batchnorm.bn_momentum",
+                                                 "batchnorm.bn_backward"})
     assert all(r.passed for r in results.values()), {k: r.message for k, r in results.items()}
     assert "torch.nn.BatchNorm1d" in results["batchnorm.bn_train"].message
+    assert "torch.nn.BatchNorm1d" in results["batchnorm.bn_backward"].message
 
 
 def test_biased_running_var_fails_both_conventions(tmp_path):

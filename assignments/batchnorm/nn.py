@@ -13,10 +13,15 @@ Variance: the lecture normalises with `x.var(0)`, the unbiased (Bessel-corrected
 `torch.nn.BatchNorm1d` normalises with the biased one (divide by N) and updates `running_var`
 with the unbiased one. The grader accepts either way of normalising and says which it found.
 
+Backward: `gamma` and `beta` are trained with backprop, so the training-mode output must be
+built from them (and from x) inside autograd's graph: no `.detach()`, no copies. The grader
+backpropagates a random upstream gradient and compares x.grad, gamma.grad, beta.grad with torch.
+
 `Tanh` applies tanh elementwise. Every layer keeps its last output in `.out` (the diagnostics
 read it) and lists its trainable tensors in `parameters()`.
 
-Exercise ids: batchnorm.linear, batchnorm.bn_train, batchnorm.bn_running, batchnorm.bn_eval.
+Exercise ids: batchnorm.linear, batchnorm.bn_train, batchnorm.bn_running, batchnorm.bn_eval,
+batchnorm.bn_backward.
 """
 import torch
 

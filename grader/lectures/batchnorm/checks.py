@@ -154,6 +154,64 @@ def bn_eval(ctx: Context):
               lambda i: f"row {i // args['dim']}, feature {i % args['dim']}")
 
 
+def _bn_grads(x, gamma, beta, g, convention: str, eps: float = 1e-5) -> dict:
+    """torch autograd through batch_norm (training mode) for an upstream gradient g."""
+    x, gamma, beta = (_t(a).requires_grad_() for a in (x, gamma, beta))
+    if convention == "torch":
+        y = F.batch_norm(x, None, None, gamma, beta, True, 0.1, eps)
+    else:
+        y = gamma * (x - x.mean(0)) / torch.sqrt(x.var(0) + eps) + beta
+    (y * _t(g)).sum().backward()
+    return {"x": x.grad.numpy(), "gamma": gamma.grad.numpy(), "beta": beta.grad.numpy()}
+
+
+@check("batchnorm.bn_backward")
+def bn_backward(ctx: Context):
+    dim = int(ctx.rng.integers(4, 16))
+    shift, scale = ctx.rng.normal(0, 2, dim), ctx.rng.uniform(0.5, 3, dim)
+    sizes = [int(n) for n in ctx.rng.integers(4, 40, 2)]
+    batches = [ctx.rng.normal(0, 1, (n, dim)) * scale + shift for n in sizes]
+    grads = [ctx.rng.normal(0, 1, (n, dim)) for n in sizes]   # the upstream dL/dout
+    gamma, beta = ctx.rng.normal(1, 0.3, dim), ctx.rng.normal(0, 0.5, dim)
+    got = ctx.probe("bn_backward", dim=dim, gamma=gamma, beta=beta, batches=batches,
+                    grads=grads)
+    ctx.ensure(type(got) is list and len(got) == len(batches),
+               f"expected gradients for {len(batches)} backward passes")
+    found = None
+    for i, (x, g, reply) in enumerate(zip(batches, grads, got)):
+        reply = ctx.mapping(reply, "BatchNorm1d gradients", ("x", "gamma", "beta"))
+        for k in ("x", "gamma", "beta"):
+            ctx.ensure(reply[k] is not None,
+                       f"no gradient reached {k} through BatchNorm1d's training-mode forward "
+                       f"(batch {i}): {k} must take part in the output's graph"
+                       + (" (is it .detach()ed or copied in forward?)"
+                          if k != "x" else ""))
+        want = {c: _bn_grads(x, gamma, beta, g, c) for c in ("lecture", "torch")}
+        arrays = {}
+        for k, shape in (("x", x.shape), ("gamma", (dim,)), ("beta", (dim,))):
+            a = ctx.array(reply[k], f"{k}.grad", kinds="f")
+            arrays[k] = a.reshape(shape) if a.size == int(np.prod(shape)) else \
+                ctx.array(a, f"{k}.grad", shape=shape)   # (1, dim) for (dim,) is fine
+        order = [found] if found else ["lecture", "torch"]
+        match = next((c for c in order if all(
+            np.allclose(arrays[k], want[c][k], rtol=ctx.tol.rtol, atol=ctx.tol.atol)
+            for k in arrays)), None)
+        if match is None:
+            c = order[0]
+            what = (f"after backpropagating a random upstream gradient through BatchNorm1d in "
+                    f"training mode (batch {i}, {x.shape[0]} rows, variance as {c}"
+                    + (", as in the earlier batch)" if found else ")"))
+            for k in ("beta", "gamma", "x"):   # in chain order: beta's gradient is the simplest
+                ctx.close(arrays[k], want[c][k], f"{k}.grad {what}",
+                          lambda j, d=dim, two=(k == "x"): f"row {j // d}, feature {j % d}"
+                          if two else f"feature {j}")
+            raise CheckFailed(f"the gradients {what} match neither variance convention "
+                              "consistently (x.grad, gamma.grad and beta.grad must all follow "
+                              "the variance the forward normalised with)")
+        found = match
+    return "x.grad, gamma.grad, beta.grad equal autograd's; the forward " + NOTE[found]
+
+
 # -- the network at initialisation -----------------------------------------------------------
 def _init_net(ctx: Context, batchnorm: bool, batch: int):
     p = ctx.params

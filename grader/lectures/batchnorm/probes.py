@@ -53,6 +53,26 @@ def bn_run(pkg, dim, gamma, beta, batches, eval_x, eps=None, momentum=None):
 
 
 @probe
+def bn_backward(pkg, dim, gamma, beta, batches, grads):
+    """Backpropagate a given upstream gradient through training-mode forwards: the gradients
+    that reach the input, gamma and beta (None where none arrived)."""
+    out = []
+    for x, g in zip(batches, grads):
+        bn = double(attr(_nn(pkg), "BatchNorm1d")(dim))
+        bn.gamma, bn.beta = tensor(gamma).requires_grad_(), tensor(beta).requires_grad_()
+        xt = tensor(x).requires_grad_()
+        y = bn(xt)
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"BatchNorm1d(x) should return a torch.Tensor, got "
+                            f"{type(y).__name__}")
+        if y.requires_grad:  # else nothing is connected: every gradient below stays None
+            (y * tensor(g)).sum().backward()
+        out.append({k: None if t.grad is None else array(t.grad, f"{k}.grad")
+                    for k, t in (("x", xt), ("gamma", bn.gamma), ("beta", bn.beta))})
+    return out
+
+
+@probe
 def init_net(pkg, vocab_size, block_size, n_embd, n_hidden, n_layers, batchnorm, X):
     """The student's `build_mlp` at init: every layer's output on a batch, and the logits."""
     C, layers = attr(module(pkg, "model"), "build_mlp")(
