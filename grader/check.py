@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import numpy as np
 
 from .config import Check, Tolerance
 from .lectures import known_probes
-from .sandbox import Worker
+from .sandbox import CallbackRefused, Worker
 
 _CHECKS: dict[str, Callable] = {}
 
@@ -83,6 +84,7 @@ class Context:
     params: dict
     notes: list[str] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)   # the parent's log of the last callbacks
 
     def __post_init__(self):
         self.rng = np.random.default_rng(self.seed)
@@ -98,14 +100,44 @@ class Context:
         self.figures.append({"name": name, "svg": svg})
 
     # -- talking to the worker --------------------------------------------------------------
-    def probe(self, name: str, **args):
+    def probe(self, name: str, callbacks: dict[str, Callable] | None = None,
+              max_calls: int = 1000, **args):
+        """Run probe `name` in the worker on `args`. `callbacks` are oracles the student's code
+        calls (e.g. {"evaluate": fn}): the probe reaches them over the wire (`probes.callback`),
+        the parent runs them and logs every call in `self.calls` (name, args, value or refusal),
+        at most `max_calls` of them. A handler refuses bad arguments with `CallbackRefused`."""
         if name not in known_probes(self.lecture):
             raise GraderBug(f"the check asks for probe {name!r}, which grader/lectures/"
                             f"{self.lecture}/ does not define")
-        reply = self.worker.call(name, args, self.worker_seed, self.timeout)
+        extra = {}
+        if callbacks is not None:
+            self.calls = []
+            extra = {"callbacks": self._dispatcher(callbacks), "max_callbacks": max_calls}
+        reply = self.worker.call(name, args, self.worker_seed, self.timeout, **extra)
         if reply.status != "ok":
             raise ProbeFailed(reply.status, reply.message)
         return reply.value
+
+    def _dispatcher(self, handlers: dict[str, Callable]) -> Callable:
+        def dispatch(name: str, args):
+            entry = {"name": name, "args": args}
+            self.calls.append(entry)
+            fn = handlers.get(name)
+            try:
+                if fn is None:
+                    raise CallbackRefused(f"the grader has no callback {name!r} here")
+                if type(args) is not dict:
+                    raise CallbackRefused(f"{name}: arguments must come as a dict")
+                try:
+                    inspect.signature(fn).bind(**args)
+                except TypeError as e:
+                    raise CallbackRefused(f"{name}: {e}") from None
+                entry["value"] = fn(**args)
+            except CallbackRefused as e:
+                entry["refused"] = str(e)
+                raise
+            return entry["value"]
+        return dispatch
 
     # -- validating replies (they are plain data, but of the right kind?) ---------------------
     def array(self, value, what: str, shape: tuple | None = None, kinds: str = "fiub",

@@ -22,6 +22,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -194,6 +195,15 @@ class _Capture(threading.Thread):
         return self.tail.decode(errors="replace")
 
 
+class CallbackRefused(Exception):
+    """A callback handler rejects the worker's arguments: the message goes back to the worker,
+    where the probe's call raises it (the parent has already logged the call)."""
+
+
+class _TooManyCallbacks(Exception):
+    pass
+
+
 @dataclass
 class Reply:
     status: str              # ok | not_implemented | missing | error | policy | import_error
@@ -329,7 +339,12 @@ class Worker:
             self.tmp = None
 
     # -- one request ------------------------------------------------------------------------
-    def call(self, probe: str, args: dict, seed: int, timeout: float) -> Reply:
+    def call(self, probe: str, args: dict, seed: int, timeout: float,
+             callbacks: Callable[[str, object], object] | None = None,
+             max_callbacks: int = 0) -> Reply:
+        """Run one probe. `callbacks(name, args)` answers the probe's calls back to the parent
+        (oracles the student's code calls live here, so their log is the parent's); more than
+        `max_callbacks` of them fail the probe."""
         if self.broken is not None:    # the package itself cannot be imported: same answer
             return self.broken
         for attempt in (1, 2):
@@ -350,7 +365,8 @@ class Worker:
                 self.imported = True
                 value = reply.value if type(reply.value) is dict else {}
                 self.confinement = [c for c in value.get("confinement", []) if type(c) is str]
-            reply = self._request({"probe": probe, "args": args, "seed": seed}, timeout)
+            reply = self._request({"probe": probe, "args": args, "seed": seed}, timeout,
+                                  callbacks=(callbacks, max_callbacks) if callbacks else None)
             # a worker that was still exiting after its last reply (os._exit right after
             # answering) dies before reading this request: ask a fresh one, once
             if reply.status == "crashed" and self.silent and not fresh and attempt == 1:
@@ -362,7 +378,8 @@ class Worker:
         ready, _, _ = select.select([self.rep_r], [], [], 0)
         return bool(ready)
 
-    def _request(self, message: dict, timeout: float, importing: bool = False) -> Reply:
+    def _request(self, message: dict, timeout: float, importing: bool = False,
+                 callbacks: tuple | None = None) -> Reply:
         self.next_id += 1
         rid = self.next_id
         try:
@@ -373,7 +390,10 @@ class Worker:
         deadline = time.monotonic() + timeout
         during = " while importing your package" if importing else ""
         try:
-            payload = self._read(deadline)
+            payload = self._read_reply(deadline, rid, callbacks)
+        except _TooManyCallbacks as e:
+            self.kill()
+            return Reply("error", message=str(e))
         except TimeoutError:
             self.kill()
             if importing:
@@ -395,6 +415,39 @@ class Worker:
             return self._bad(during)
         msg = reply.get("message", "")
         return Reply(reply["status"], reply.get("value"), msg if type(msg) is str else "")
+
+    def _read_reply(self, deadline: float, rid: int, callbacks: tuple | None) -> bytes:
+        """The reply's bytes, answering on the way each callback the probe sends: a message
+        {"id", "op": "callback", "name", "args"} gets {"id", "op": "answer", "value"} (or
+        "error": the handler refused the arguments), and the worker waits for it. Anything else
+        is the reply, decoded and judged by the caller."""
+        count = 0
+        while True:
+            payload = self._read(deadline)
+            if callbacks is None:
+                return payload
+            try:
+                msg = wire.decode(payload)
+            except wire.WireError:
+                return payload
+            if type(msg) is not dict or msg.get("op") != "callback" or msg.get("id") != rid:
+                return payload
+            handler, limit = callbacks
+            count += 1
+            name = msg.get("name") if type(msg.get("name")) is str else "?"
+            if count > limit:
+                raise _TooManyCallbacks(f"your code called the grader's `{name[:40]}` more than "
+                                        f"{limit} times in one check (the limit)")
+            answer = {"id": rid, "op": "answer"}
+            try:
+                answer["value"] = handler(name, msg.get("args"))
+            except CallbackRefused as e:
+                answer["error"] = str(e)
+            except BaseException:
+                self.kill()      # the worker waits for an answer that will never come
+                raise
+            threading.Thread(target=self._send, args=(wire.frame(wire.encode(answer)),),
+                             daemon=True).start()
 
     def _bad(self, during: str, why: str = "") -> Reply:
         # one message whatever the bytes were: what a student wrote on the channel, and when,

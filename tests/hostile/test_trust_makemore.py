@@ -1,0 +1,41 @@
+"""Verify, don't trust (issue #15) for bigram and mlp: attacks that passed while the evidence or
+the training run lived in the worker, each graded beside its honest twin (the reference).
+
+- E03's `evaluate` lives in the parent (a callback over the wire): a sweep that peeks at the test
+  split for every strength and then wipes any call log it can find in the worker still fails,
+  and a sweep that floods the parent with calls is stopped at the bound.
+"""
+from __future__ import annotations
+
+import pytest
+from conftest import REFERENCE, grade_path, mutant
+
+from grader.sandbox import bwrap_works
+
+LAYERS = ["bubblewrap", "process"] if bwrap_works() else ["process"]
+
+SWEEP = "    best = strengths[dev_losses.index(min(dev_losses))]\n"
+PEEK_AND_WIPE = SWEEP + (
+    "    peeked = [evaluate(train, test, k) for k in strengths]  # looks at test m times\n"
+    "    import gc\n"
+    "    for obj in gc.get_objects():   # then erases every call log it can reach\n"
+    "        if isinstance(obj, list) and obj and isinstance(obj[0], dict):\n"
+    "            del obj[:]\n")
+FLOOD = SWEEP + "    for _ in range(100_000):\n        evaluate(train, dev, best)\n"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_e03_log_lives_in_the_parent(tmp_path, layer):
+    honest = grade_path(REFERENCE, "bigram", isolation=layer, only={"bigram.e03_sweep"})
+    assert honest["bigram.e03_sweep"].passed, honest["bigram.e03_sweep"].message
+    peek = mutant(tmp_path / "peek", "bigram", {"exercises.py": [(SWEEP, PEEK_AND_WIPE)]})
+    r = grade_path(peek, "bigram", isolation=layer, only={"bigram.e03_sweep"})["bigram.e03_sweep"]
+    assert r.status == "failed" and r.points == 0, r.message
+    assert "evaluated exactly once" in r.message and "evaluated 2 times" not in r.message
+
+
+def test_e03_callbacks_are_bounded(tmp_path):
+    flood = mutant(tmp_path, "bigram", {"exercises.py": [(SWEEP, FLOOD)]})
+    r = grade_path(flood, "bigram", only={"bigram.e03_sweep"})["bigram.e03_sweep"]
+    assert r.points == 0 and r.status == "error", r.message
+    assert "more than" in r.message and "evaluate" in r.message
