@@ -38,6 +38,17 @@ class Limits(Strict):
     memory_mb: int = Field(gt=0, description="address-space limit of the worker")
     output_kb: int = Field(gt=0, description="stdout/stderr kept per worker (head and tail)")
     reply_mb: int = Field(gt=0, description="largest reply accepted from the worker")
+    # a reply's JSON part is checked against these before any Python object is built
+    reply_json_kb: int = Field(8192, gt=0, description="largest JSON part of one reply")
+    reply_values: int = Field(1_000_000, gt=0, description="JSON values in one reply")
+    reply_containers: int = Field(100_000, gt=0, description="JSON lists + objects in one reply")
+    reply_depth: int = Field(64, gt=0, le=500, description="deepest JSON nesting in one reply")
+    # the submission snapshot (grader/snapshot.py): one private copy, regular files only
+    submission_depth: int = Field(32, gt=0, le=200, description="deepest folder nesting")
+    submission_files: int = Field(5000, gt=0, description="files and folders in a submission")
+    submission_file_mb: int = Field(32, gt=0, description="largest single file")
+    submission_mb: int = Field(128, gt=0, description="all files of a submission together")
+    scan_kb: int = Field(1024, gt=0, description="largest .py file the policy scan parses")
 
 
 class Policy(Strict):
