@@ -50,6 +50,10 @@ BUGS = {
         {"batchnorm.bn_train", "batchnorm.bn_running"}),
     "no_tanh_gain": ({"model.py": [("layer.weight *= 5 / 3", "layer.weight *= 1.0")]},
                      {"batchnorm.init_stats"}, {"batchnorm.init_loss", "batchnorm.linear"}),
+    # ReLU's Kaiming gain sqrt(2) instead of tanh's 5/3: the pre-activation stds stay in range
+    "relu_gain_instead_of_tanh": ({"model.py": [("layer.weight *= 5 / 3",
+                                                 "layer.weight *= 2 ** 0.5")]},
+                                  {"batchnorm.init_stats"}, {"batchnorm.init_loss"}),
     "no_fan_in_scaling": ({"nn.py": [("/ fan_in**0.5", "")]},
                           {"batchnorm.init_stats", "batchnorm.linear"}, {"batchnorm.bn_train"}),
     "last_layer_not_scaled_down": (

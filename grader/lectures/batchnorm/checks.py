@@ -213,27 +213,81 @@ def bn_backward(ctx: Context):
 
 
 # -- the network at initialisation -----------------------------------------------------------
+def _net_forward(C, kinds, params, X, convention: str, eps: float = 1e-5) -> list[np.ndarray]:
+    """The parent's own training-mode forward through the student's parameters."""
+    x = C[X].reshape(len(X), -1)
+    outs = []
+    for kind, p in zip(kinds, params):
+        if kind == "Linear":
+            x = x @ p["weight"] + (0 if p["bias"] is None else p["bias"])
+        elif kind == "BatchNorm1d":
+            var = x.var(0, ddof=1 if convention == "lecture" else 0)
+            x = p["gamma"] * (x - x.mean(0)) / np.sqrt(var + eps) + p["beta"]
+        else:
+            x = np.tanh(x)
+        outs.append(x)
+    return outs
+
+
+def _sized(ctx: Context, value, what: str, shape: tuple) -> np.ndarray:
+    """A float array of this many values ((1, n) for (n,) is fine), as `shape`."""
+    a = ctx.array(value, what, kinds="f")
+    return a.reshape(shape) if a.size == int(np.prod(shape)) else ctx.array(a, what, shape=shape)
+
+
 def _init_net(ctx: Context, batchnorm: bool, batch: int):
+    """The student's network at init: its parameters (checked for shape) and the parent's own
+    forward through them on a batch X the parent drew; the reply's layer outputs must equal that
+    forward, so they come from this X and these parameters, not from another run."""
     p = ctx.params
     X = ctx.rng.integers(0, p["vocab_size"], (batch, p["block_size"]))
     got = ctx.mapping(ctx.probe("init_net", vocab_size=p["vocab_size"],
                                 block_size=p["block_size"], n_embd=p["n_embd"],
                                 n_hidden=p["n_hidden"], n_layers=p["n_layers"],
-                                batchnorm=batchnorm, X=X), "build_mlp", ("kinds", "outs"))
+                                batchnorm=batchnorm, X=X), "build_mlp",
+                      ("kinds", "outs", "C", "params"))
     kinds = got["kinds"]
     unit = ["Linear", "BatchNorm1d", "Tanh"] if batchnorm else ["Linear", "Tanh"]
     want = unit * p["n_layers"] + unit[:-1]
     ctx.ensure(kinds == want, f"build_mlp(batchnorm={batchnorm}) should give the layers {want}, "
                f"got {kinds}")
+    ctx.ensure(type(got["outs"]) is list and type(got["params"]) is list
+               and len(got["outs"]) == len(got["params"]) == len(kinds),
+               f"expected one output and one parameter set per layer ({len(kinds)})")
+    C = ctx.array(got["C"], "C", shape=(p["vocab_size"], p["n_embd"]), kinds="f")
+    sizes = [p["n_embd"] * p["block_size"]] + [p["n_hidden"]] * p["n_layers"] + [p["vocab_size"]]
+    params, width = [], sizes[0]
+    fan = iter(sizes[1:])
+    for i, (kind, got_p) in enumerate(zip(kinds, got["params"])):
+        names = {"Linear": ("weight", "bias"), "BatchNorm1d": ("gamma", "beta")}.get(kind, ())
+        got_p = ctx.mapping(got_p, f"layer {i} ({kind}) parameters", names)
+        if kind == "Linear":
+            fan_out = next(fan)
+            shapes = {"weight": (width, fan_out), "bias": (fan_out,)}
+            width = fan_out
+        else:
+            shapes = {"gamma": (width,), "beta": (width,)}
+        params.append({k: None if k == "bias" and got_p[k] is None else
+                       _sized(ctx, got_p[k], f"layer {i} ({kind}).{k}", shapes[k])
+                       for k in names})
     outs = [ctx.array(o, f"output of layer {i} ({k})", kinds="f")
             for i, (o, k) in enumerate(zip(got["outs"], kinds))]
-    return kinds, outs
+    ours = None
+    for convention in ("lecture", "torch") if batchnorm else ("lecture",):
+        ours = _net_forward(C, kinds, params, X, convention)
+        if all(o.shape == w.shape and np.allclose(o, w, rtol=ctx.tol.rtol, atol=ctx.tol.atol)
+               for o, w in zip(outs, ours)):
+            return kinds, ours, params
+    for i, (o, w, k) in enumerate(zip(outs, ours, kinds)):   # the first layer that differs
+        ctx.close(o, w, f"build_mlp(batchnorm={batchnorm}): output of layer {i} ({k}) on the "
+                  "grader's batch vs the same forward recomputed from your parameters")
+    raise CheckFailed("the layer outputs do not follow from the layers' parameters")
 
 
 @check("batchnorm.init_stats")
 def init_stats(ctx: Context):
     p = ctx.params
-    kinds, outs = _init_net(ctx, False, p["batch"])
+    kinds, outs, params = _init_net(ctx, False, p["batch"])
     pre = [float(o.std(ddof=1)) for o, k in zip(outs, kinds) if k == "Linear"]
     sat = [float((np.abs(o) > 0.97).mean()) for o, k in zip(outs, kinds) if k == "Tanh"]
     lo, hi = p["std_range"]
@@ -247,7 +301,21 @@ def init_stats(ctx: Context):
                f"at init, {worst:.0%} of a tanh layer's units are saturated (|t| > 0.97), above "
                f"the bound {p['max_saturated']:.0%}: per layer "
                + ", ".join(f"{s:.0%}" for s in sat))
-    return f"hidden pre-activation std {min(pre[1:-1]):.1f}..{max(pre[1:-1]):.1f}"
+    # the gain itself: std(weight) * sqrt(fan_in) of every Linear that feeds a tanh. A ReLU
+    # gain (sqrt 2) still keeps the stds above within their range, so measure it directly.
+    gains = [float(q["weight"].std() * math.sqrt(q["weight"].shape[0]))
+             for q, k, nxt in zip(params, kinds, kinds[1:] + [None])
+             if k == "Linear" and nxt == "Tanh"]
+    tol = p["gain_rtol"]
+    bad = [i for i, g in enumerate(gains) if abs(g / (5 / 3) - 1) > tol]
+    ctx.ensure(not bad, f"at init, std(weight) * sqrt(fan_in) of the Linear layers that feed a "
+               f"tanh should be tanh's gain 5/3 = 1.667 (within {tol:.0%}); got "
+               + ", ".join(f"{g:.3f}" for g in gains)
+               + f" (first off: Linear layer {bad[0] + 1 if bad else 0}"
+               + (f"; {math.sqrt(2):.3f} is ReLU's gain sqrt(2))"
+                  if bad and abs(gains[bad[0]] / math.sqrt(2) - 1) <= tol else ")"))
+    return (f"hidden pre-activation std {min(pre[1:-1]):.1f}..{max(pre[1:-1]):.1f}, "
+            f"gain {min(gains):.2f}..{max(gains):.2f}")
 
 
 @check("batchnorm.init_loss")
@@ -255,7 +323,7 @@ def init_loss(ctx: Context):
     p = ctx.params
     best = math.log(p["vocab_size"])
     for batchnorm in (False, True):
-        _, outs = _init_net(ctx, batchnorm, p["batch"])
+        _, outs, _ = _init_net(ctx, batchnorm, p["batch"])
         logits = torch.tensor(outs[-1], dtype=torch.float64)
         Y = torch.tensor(ctx.rng.integers(0, p["vocab_size"], logits.shape[0]))
         loss = F.cross_entropy(logits, Y).item()

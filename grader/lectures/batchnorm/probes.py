@@ -74,19 +74,29 @@ def bn_backward(pkg, dim, gamma, beta, batches, grads):
 
 @probe
 def init_net(pkg, vocab_size, block_size, n_embd, n_hidden, n_layers, batchnorm, X):
-    """The student's `build_mlp` at init: every layer's output on a batch, and the logits."""
+    """The student's `build_mlp` at init: its parameters, and every layer's output on a batch
+    (in float64, so the parent can recompute the forward from the parameters and compare)."""
     C, layers = attr(module(pkg, "model"), "build_mlp")(
         vocab_size, block_size=block_size, n_embd=n_embd, n_hidden=n_hidden,
         n_layers=n_layers, batchnorm=batchnorm)
-    kinds, outs = [], []
+    if not isinstance(C, torch.Tensor):
+        raise TypeError(f"build_mlp should return (C, layers) with C a tensor, got "
+                        f"{type(C).__name__}")
+    C = C.detach().to(torch.float64)
+    kinds, outs, params = [], [], []
     with torch.no_grad():
         emb = C[torch.as_tensor(X)]
         x = emb.view(emb.shape[0], -1)
         for layer in layers:
+            kind = type(layer).__name__
+            names = {"Linear": ("weight", "bias"), "BatchNorm1d": ("gamma", "beta")}.get(kind, ())
+            double(layer)
+            params.append({k: None if attr(layer, k, f"{kind}.{k}") is None
+                           else array(getattr(layer, k), f"{kind}.{k}") for k in names})
             x = layer(x)
-            kinds.append(type(layer).__name__)
-            outs.append(array(x, f"output of {type(layer).__name__}").astype("float32"))
-    return {"kinds": kinds, "outs": outs}
+            kinds.append(kind)
+            outs.append(array(x, f"output of {kind}").astype("float32"))
+    return {"kinds": kinds, "outs": outs, "C": array(C, "C"), "params": params}
 
 
 def _mlp(nn, C, weights):
