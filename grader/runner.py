@@ -20,6 +20,7 @@ from pathlib import Path
 from . import __version__
 from .check import CheckFailed, Context, ProbeFailed, registry
 from .config import ConfigError, Course, Lecture
+from .finder import locate
 from .results import CheckResult, LectureResult, Run, SubmissionResult
 from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
 
@@ -251,6 +252,8 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
     layer, note = choose_isolation(isolation)
     run = Run(seed, {}, shard=shard_spec)
     subs = shard(submissions_in(path, batch), shard_spec)
+    # each submission's packages may sit deeper (a GitHub Classroom clone: assignments/<pkg>/)
+    subs = [(sid, locate(p, course, lectures) or p) for sid, p in subs]
     seeds = {sid: derive_seed(seed, sid) if batch else seed for sid, _ in subs}
     t0 = time.perf_counter()
     guarded = [*instructor_paths(), *protect, *([path] if batch else [])]

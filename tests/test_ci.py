@@ -14,7 +14,9 @@ import pytest
 import yaml
 from conftest import ASSIGNMENTS, zth
 
-from grader.ci import CPU_INDEX, github_workflow, torch_pin
+from grader.ci import CPU_INDEX, torch_pin
+from grader.ci.github import github_workflow
+from grader.config import load_course
 
 STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell", "continue-on-error",
              "timeout-minutes", "working-directory"}
@@ -54,8 +56,8 @@ def test_workflow_matches_the_actions_schema_and_runs_the_documented_commands():
     install = s["install"]["run"]
     assert f"pip install torch=={torch_pin()} --index-url {CPU_INDEX}" in install
     assert install.index("torch==") < install.index("pip install -e .")
-    assert s["grade"]["run"] == ("zth grade assignments --format junit,markdown,json "
-                                 "--out-dir zth-report --fail-under 60")
+    assert s["grade"]["run"] == ("zth grade assignments --visible-only --format "
+                                 "junit,markdown,json --out-dir zth-report --fail-under 60")
     assert s["summary"]["if"] == "always()"
     assert 'cat zth-report/report.md >> "$GITHUB_STEP_SUMMARY"' in s["summary"]["run"]
     upload = s["actions/upload-artifact@v4"]
@@ -74,7 +76,7 @@ def test_workflow_can_check_the_grader_out_of_another_repo():
                                   "path": ".zth-grader"}}]
     s = steps(wf)
     assert "pip install -e .zth-grader" in s["install"]["run"]
-    assert s["grade"]["run"].startswith("zth grade . --format junit,markdown,json")
+    assert s["grade"]["run"].startswith("zth grade . --visible-only --format junit,markdown,json")
     assert s["grade"]["run"].endswith("--lecture micrograd")
 
 
@@ -120,6 +122,12 @@ def test_workflow_steps_grade_and_post_the_summary_locally(runner, fail_under):
     assert sorted(p.name for p in report.iterdir()) == ["junit.xml", "report.json", "report.md"]
     assert summary.read_text() == (report / "report.md").read_text()
     assert "| `micrograd.ops` |" in summary.read_text()
+    # the job ran this repo's grader, an instructor build: still, nothing student-visible
+    # (summary, artifact) names a hidden check, because hidden checks are not graded here
+    hidden = [c.id for c in load_course().lecture("micrograd").checks if c.visibility != "visible"]
+    assert hidden
+    for f in report.iterdir():
+        assert not [h for h in hidden if h in f.read_text()], f.name
     data = json.loads((report / "report.json").read_text())
     assert data["submissions"][0]["points"] == 0
     suites = ET.parse(report / "junit.xml").getroot()
@@ -133,3 +141,32 @@ def test_summary_step_says_so_when_the_grader_wrote_nothing(runner):
     assert run(s["summary"]).returncode == 0
     assert "wrote no report" in summary.read_text()
     assert not Path(repo, "zth-report").exists()
+
+
+def test_the_job_refuses_a_grader_repo_that_is_an_instructor_build(runner, tmp_path):
+    """--grader-repo pointed at the instructor repo would put reference solutions and hidden
+    checks in front of students: the job stops before installing it, and says what to do."""
+    repo, summary, run = runner
+    guard = steps(yaml.safe_load(github_workflow(grader_repo="course-org/zth")))["guard"]
+    grader = repo / ".zth-grader"
+    (grader / "grader" / "lectures" / "micrograd").mkdir(parents=True)
+    assert run(guard).returncode == 0            # a release: no reference/, no hidden.py
+    (grader / "grader" / "lectures" / "micrograd" / "hidden.py").write_text("")
+    refused = run(guard)
+    assert refused.returncode == 1 and "zth release" in refused.stdout
+    (grader / "grader" / "lectures" / "micrograd" / "hidden.py").unlink()
+    (grader / "reference").mkdir()
+    assert run(guard).returncode == 1
+
+
+def test_visible_only_grades_no_hidden_check(tmp_path):
+    out = tmp_path / "r.json"
+    r = zth("grade", str(ASSIGNMENTS), "--lecture", "micrograd", "--visible-only", "--format",
+            "json", "--out", str(out), "-q", "--seed", "1")
+    assert r.returncode == 0, r.stderr
+    checks = json.loads(out.read_text())["submissions"][0]["lectures"][0]["checks"]
+    course = load_course().lecture("micrograd")
+    assert [c["id"] for c in checks] == [c.id for c in course.checks if c.visibility == "visible"]
+    hidden = next(c.id for c in course.checks if c.visibility != "visible")
+    r = zth("grade", str(ASSIGNMENTS), "--visible-only", "--check", hidden)
+    assert r.returncode == 2 and "hidden" in r.stderr

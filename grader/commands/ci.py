@@ -6,13 +6,10 @@ from pathlib import Path
 
 
 def cmd_github(args) -> int:
-    from ..ci import github_workflow
-    from ..cli import UsageError, write_atomic
+    from ..ci.github import github_workflow
     from ..config import load_course
-    course = load_course(args.course)
-    for lid in args.lecture or []:
-        if lid not in course.lectures:
-            raise UsageError(f"unknown lecture {lid!r}; choose from {', '.join(course.lectures)}")
+    from ..util import UsageError, check_lectures, write_atomic
+    check_lectures(load_course(args.course), args.lecture)
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise UsageError("--fail-under takes a percentage between 0 and 100")
     out = Path(args.out)
@@ -29,8 +26,8 @@ def add_commands(subparsers) -> None:
     sub = c.add_subparsers(dest="ci_command", required=True)
     g = sub.add_parser("github", help="GitHub Actions workflow for the student template repo",
                        description="Writes a workflow that installs the grader, runs `zth grade "
-                       "--format junit,markdown,json`, posts report.md to the job summary and "
-                       "keeps the reports as an artifact.")
+                       "--visible-only --format junit,markdown,json`, posts report.md to the "
+                       "job summary and keeps the reports as an artifact.")
     g.add_argument("out", metavar="OUT",
                    help="a .yml file, or a repo folder (writes .github/workflows/zth.yml)")
     g.add_argument("--path", help="what to grade (default: assignments, or . with "
@@ -38,8 +35,9 @@ def add_commands(subparsers) -> None:
     g.add_argument("--fail-under", type=float, metavar="PCT",
                    help="fail the job when the score is below PCT percent")
     g.add_argument("--grader-repo", metavar="OWNER/NAME[@REF]",
-                   help="check the grader out from this repo (default: the repo is a "
-                        "`zth release`, with the grader inside)")
+                   help="check the grader out from this repo: a `zth release` of the course, "
+                        "never the instructor repo (the job refuses one; default: the student "
+                        "repo is a release, with the grader inside)")
     g.add_argument("--lecture", action="append", metavar="ID")
     g.add_argument("--python", default="3.11")
     g.set_defaults(func=cmd_github)

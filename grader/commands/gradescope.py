@@ -7,13 +7,10 @@ from pathlib import Path
 
 
 def cmd_build(args) -> int:
-    from ..ci import gradescope_zip
-    from ..cli import UsageError
+    from ..ci.gradescope import gradescope_zip
     from ..config import load_course
-    course = load_course(args.course)
-    for lid in args.lecture or []:
-        if lid not in course.lectures:
-            raise UsageError(f"unknown lecture {lid!r}; choose from {', '.join(course.lectures)}")
+    from ..util import UsageError, check_lectures
+    check_lectures(load_course(args.course), args.lecture)
     if not args.out.endswith(".zip"):
         raise UsageError(f"{args.out}: the autograder must be a .zip file")
     names = gradescope_zip(Path(args.out), args.lecture or [])
@@ -23,7 +20,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ..ci import AUTOGRADER, gradescope_run
+    from ..ci.gradescope import AUTOGRADER, gradescope_run
     from ..config import load_course
     root = Path(args.root or os.environ.get("ZTH_AUTOGRADER_ROOT") or AUTOGRADER)
     return gradescope_run(load_course(args.course), root, args.lecture or [], args.seed,

@@ -6,18 +6,11 @@ from pathlib import Path
 
 
 def cmd_merge(args) -> int:
-    from ..cli import UsageError, write_atomic
     from ..config import ConfigError, load_course
     from ..gradebook import FORMATS, MergeError, load_part, merge, read_roster, render
-    fmts = [f.strip() for f in args.format.split(",") if f.strip()]
-    bad = [f for f in fmts if f not in FORMATS]
-    if bad or not fmts:
-        raise UsageError(f"unknown format {', '.join(bad) or args.format!r}; choose from "
-                         f"{', '.join(FORMATS)}")
-    if len(fmts) > 1 and args.out:
-        raise UsageError("--out takes one format; use --out-dir for several")
-    if len(fmts) > 1 and not args.out_dir:
-        raise UsageError("several formats need --out-dir DIR")
+    from ..util import UsageError, check_outputs, parse_formats, write_outputs
+    fmts = parse_formats(args.format, FORMATS)
+    check_outputs(fmts, args.out, args.out_dir)
     files: list[Path] = []
     for p in map(Path, args.parts):
         files += sorted(p.glob("*.json")) if p.is_dir() else [p]
@@ -33,14 +26,8 @@ def cmd_merge(args) -> int:
         order = list(load_course(args.course).lectures)
     except ConfigError:
         order = []
-    for fmt in fmts:
-        text = render(fmt, run, roster, order)
-        if args.out:
-            write_atomic(Path(args.out), text)
-        elif args.out_dir:
-            write_atomic(Path(args.out_dir) / FORMATS[fmt], text)
-        else:
-            sys.stdout.write(text)
+    write_outputs({fmt: render(fmt, run, roster, order) for fmt in fmts}, FORMATS, args.out,
+                  args.out_dir)
     if not args.quiet:
         print(f"merged {len(parts)} part(s): {len(run.submissions)} students, seed {run.seed}",
               file=sys.stderr)

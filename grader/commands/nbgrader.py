@@ -5,8 +5,8 @@ from pathlib import Path
 
 
 def cmd_init(args) -> int:
-    from ..cli import UsageError
     from ..config import load_course
+    from ..util import UsageError
     try:
         from ..nb.course import InitError, init_course
     except ImportError as e:

@@ -5,8 +5,8 @@ import sys
 
 
 def cmd_release(args) -> int:
-    from ..cli import UsageError
     from ..release import ReleaseError, build_release
+    from ..util import UsageError
     if args.seeds < 1:
         raise UsageError("--seeds must be at least 1")
 
