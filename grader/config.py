@@ -48,7 +48,8 @@ class Limits(Strict):
     submission_files: int = Field(5000, gt=0, description="files and folders in a submission")
     submission_file_mb: int = Field(32, gt=0, description="largest single file")
     submission_mb: int = Field(128, gt=0, description="all files of a submission together")
-    scan_kb: int = Field(1024, gt=0, description="largest .py file the policy scan parses")
+    scan_kb: int = Field(256, gt=0, description="Python source per package the policy scan "
+                         "parses (~0.6 GB and 10 s per MB)")
 
 
 class Policy(Strict):

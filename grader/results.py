@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field
 
 PASSED = "passed"
 STATUSES = ("passed", "failed", "not_implemented", "missing", "error", "timeout", "crashed",
-            "policy", "import_error", "bad_reply", "no_package")
+            "policy", "import_error", "bad_reply", "no_package", "refused")
+# refused: the submission broke a bound of the snapshot or the policy scan (course.yaml limits)
 
 
 @dataclass

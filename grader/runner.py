@@ -23,6 +23,7 @@ from .config import ConfigError, Course, Lecture
 from .finder import locate
 from .results import CheckResult, LectureResult, Run, SubmissionResult
 from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
+from .snapshot import Refused, show, snapshot
 
 NOT_IMPL = "not implemented yet: fill in the '# YOUR CODE HERE' part"
 WORKER_ENV: dict[str, str] = {}   # extra env for every worker (e.g. TIKTOKEN_CACHE_DIR)
@@ -54,17 +55,37 @@ def lectures_in(path: Path, course: Course) -> list[str]:
     return [lid for lid, lec in course.lectures.items() if (path / lec.package).is_dir()]
 
 
-def policy_scan(pkg_dir: Path, lec: Lecture) -> list[str]:
-    """Source scan for forbidden imports (the audit hook in the worker catches the rest)."""
+def policy_scan(pkg_dir: Path, lec: Lecture, max_bytes: int = 256 << 10) -> list[str]:
+    """Source scan for forbidden imports (the audit hook in the worker catches the rest).
+
+    Reads at most `max_bytes` of Python source in all (course.yaml `scan_kb`: parsing costs
+    ~0.6 GB and 10 s per MB); raises `Refused` for source past that, or source it cannot parse
+    for its nesting (which Python may still import), so nothing goes unscanned."""
     bad = set(lec.policy.forbid_imports)
     found = []
     if not bad:
         return found
+    left = max_bytes
     for f in sorted(pkg_dir.rglob("*.py")):
+        rel = f.relative_to(pkg_dir.parent).as_posix()
         try:
-            tree = ast.parse(f.read_text(errors="replace"))
-        except (SyntaxError, ValueError, OSError):
+            with open(f, "rb") as fh:
+                data = fh.read(left + 1)
+        except OSError:
             continue
+        left -= len(data)
+        if left < 0:
+            raise Refused(f"{lec.package}/ holds more than {max_bytes // 1024} kB of Python "
+                          f"source (scan_kb), reached at {show(rel)}: the policy scan "
+                          "(forbidden imports) reads no more", rel)
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError):
+            continue         # Python cannot compile it either: importing it fails visibly
+        except (RecursionError, MemoryError) as e:
+            raise Refused(f"{show(rel)} is nested too deeply for the policy scan (forbidden "
+                          f"imports) to parse ({type(e).__name__}): split the expression",
+                          rel) from None
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):
@@ -102,14 +123,17 @@ def worker_extras(lid: str, lec: Lecture) -> tuple[dict[str, str], list[str]]:
     return env, binds
 
 
-def _refusal(lec: Lecture, pkg_dir: Path) -> tuple[str, str] | None:
+def _refusal(lec: Lecture, pkg_dir: Path, limits=None) -> tuple[str, str] | None:
     """(status, message) when this package is not graded at all, else None."""
     if not pkg_dir.is_dir() or pkg_dir.is_symlink():
         # a symlink may point anywhere the grader can read (e.g. reference/): never grade one
         msg = (f"{lec.package}/ is a symbolic link, not a folder: hand in the files themselves"
                if pkg_dir.is_symlink() else f"no {lec.package}/ package found in the submission")
         return "no_package", msg
-    violations = policy_scan(pkg_dir, lec)
+    try:
+        violations = policy_scan(pkg_dir, lec, *([limits.scan_kb << 10] if limits else []))
+    except Refused as e:
+        return "refused", f"refused: {e}"
     if violations:
         return "policy", f"policy violation: {lec.policy.message}\n  " + "\n  ".join(violations)
     return None
@@ -123,7 +147,7 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
     """
     lec = course.lecture(lid)
     pkg_dir = path / lec.package
-    if _refusal(lec, pkg_dir):
+    if _refusal(lec, pkg_dir, course.limits):
         return None
     if lec.worker_env or lec.worker_binds:
         registry(lid)  # its checks may set the variables named there (minbpe's tiktoken cache)
@@ -158,7 +182,8 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         if on_check:
             on_check(r)
 
-    refused = _refusal(lec, path / lec.package)
+    # a worker started by `start_worker` means the package passed `_refusal` already
+    refused = None if worker is not None else _refusal(lec, path / lec.package, course.limits)
     if refused:
         if worker is not None:
             worker.close()
@@ -208,10 +233,58 @@ def _with_hint(msg: str, hint: str) -> str:
     return f"{msg}\nhint: {hint}" if hint else msg
 
 
+def _every_check(course: Course, lid: str, layer: str, status: str, message: str,
+                 only: set[str] | None, on_check=None) -> LectureResult:
+    """A lecture none of whose checks ran: each gets `status` and `message`, 0 points."""
+    lec = course.lecture(lid)
+    result = LectureResult(lid, lec.title, layer)
+    for cfg in lec.checks:
+        if not only or cfg.id in only:
+            r = CheckResult(cfg.id, cfg.title, 0.0, cfg.points, status, message, cfg.visibility,
+                            cfg.bonus)
+            result.checks.append(r)
+            if on_check:
+                on_check(r)
+    return result
+
+
 def grade_submission(course: Course, path: Path, lectures: list[str] | None, seed: int,
                      student: str, layer: str, layer_note: str = "", timings: dict | None = None,
                      on_check=None, only: set[str] | None = None) -> SubmissionResult:
+    """Snapshot the submission once (grader/snapshot.py), then grade it from the snapshot; the
+    snapshot is removed at the end, whatever happened. A refused snapshot, or any failure of the
+    grader on this submission, becomes this submission's status (`refused` / `error`) and never
+    stops the run."""
     sub = SubmissionResult(student, str(path), seed)
+    try:
+        snap = snapshot(path, course.limits)
+    except Refused as e:
+        # stat only (never opens anything): which lectures this refusal is reported under
+        todo = lectures or lectures_in(path, course) or list(course.lectures)
+        sub.lectures = [_every_check(course, lid, layer, "refused", f"refused: {e}", only,
+                                     on_check) for lid in todo]
+        return sub
+    try:
+        _grade_snapshot(course, sub, snap.root, lectures, seed, student, layer, layer_note,
+                        timings, on_check, only)
+    except ConfigError:
+        raise                # the course's fault, the same for every submission
+    except Exception as e:  # noqa: BLE001 - one submission costs one status, never the run
+        done = {lec.lecture for lec in sub.lectures}
+        msg = (f"the grader failed on this submission (not your fault; please report it): "
+               f"{type(e).__name__}: {e}")[:2000]
+        todo = lectures or lectures_in(snap.root, course) or list(course.lectures)
+        sub.lectures += [_every_check(course, lid, layer, "error", msg, only, on_check)
+                         for lid in todo if lid not in done]
+    finally:
+        snap.close()
+    return sub
+
+
+def _grade_snapshot(course: Course, sub: SubmissionResult, path: Path,
+                    lectures: list[str] | None, seed: int, student: str, layer: str,
+                    layer_note: str, timings: dict | None, on_check,
+                    only: set[str] | None) -> None:
     todo = lectures or lectures_in(path, course)
     nxt = start_worker(course, todo[0], path, layer) if todo else None
     try:
@@ -227,7 +300,6 @@ def grade_submission(course: Course, path: Path, lectures: list[str] | None, see
     finally:
         if nxt is not None:
             nxt.close()
-    return sub
 
 
 def submissions_in(path: Path, batch: bool) -> list[tuple[str, Path]]:

@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 
 from .lectures import LECTURES_DIR, SANDBOXED
+from .snapshot import copy_tree
 from .worker import wire
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -248,8 +249,9 @@ class Worker:
         layout_worker(self.tmp / "zth", self.spec.lecture)
         sub = self.tmp / "submission"
         sub.mkdir()
-        shutil.copytree(self.spec.package_dir, sub / self.spec.package, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # package_dir is in the submission's snapshot (grader/snapshot.py): regular files and
+        # folders only, bounded; copied without recursion
+        copy_tree(self.spec.package_dir, sub / self.spec.package)
         (self.tmp / "work").mkdir()
         for p in self.tmp.rglob("*"):
             os.chmod(p, 0o777 if p.name == "work" else (0o755 if p.is_dir() else 0o644),
