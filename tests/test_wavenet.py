@@ -47,6 +47,21 @@ BUGS = {
         {"nn.py": [("for layer in self.layers for p in layer.parameters()]",
                     "for layer in self.layers[::-1] for p in layer.parameters()]")]},
         {"wavenet.sequential", "wavenet.torch_equiv"}, {"wavenet.flatten", "wavenet.shapes"}),
+    # x.squeeze() drops every singleton dim: a batch of one loses its batch dimension
+    "flatten_squeezes_every_singleton": (
+        {"nn.py": [("        if x.shape[1] == 1:\n            x = x.squeeze(1)\n",
+                    "        x = x.squeeze()\n")]},
+        {"wavenet.flatten"}, {"wavenet.embedding", "wavenet.batchnorm3d"}),
+    # running buffers updated with grad enabled: each step's graph stays alive through them
+    "running_stats_updated_with_grad": (
+        {"nn.py": [("            with torch.no_grad():\n                self.running_mean",
+                    "            if True:\n                self.running_mean")]},
+        {"wavenet.batchnorm3d"}, {"wavenet.torch_equiv", "wavenet.eval_mode"}),
+    # biased variance throughout: running_var must track the unbiased one (the contract)
+    "biased_running_var": (
+        {"nn.py": [("            xvar = x.var(dim, keepdim=True)",
+                    "            xvar = x.var(dim, keepdim=True, unbiased=False)")]},
+        {"wavenet.batchnorm3d", "wavenet.eval_mode"}, {"wavenet.torch_equiv"}),
 }
 
 
@@ -82,3 +97,24 @@ def test_torch_variance_convention_is_accepted_and_named(tmp_path):
                                                      if not r.passed}
     for k in ("wavenet.batchnorm3d", "wavenet.torch_equiv"):
         assert "torch.nn.BatchNorm1d" in results[k].message
+
+
+def test_biased_running_var_is_named_with_the_contract(tmp_path):
+    sub = mutant(tmp_path, "wavenet", {"nn.py": [(
+        "            xvar = x.var(dim, keepdim=True)",
+        "            xvar = x.var(dim, keepdim=True, unbiased=False)")]})
+    r = grade_path(sub, "wavenet", only={"wavenet.batchnorm3d"})["wavenet.batchnorm3d"]
+    assert "running_var" in r.message and "unbiased" in r.message and "tolerance" in r.message
+
+
+NESTED = ("        layers += [FlattenConsecutive(2), Linear(width * 2, n_hidden, bias=False),\n"
+          "                   BatchNorm1d(n_hidden), Tanh()]\n")
+
+
+def test_nested_sequentials_get_full_marks(tmp_path):
+    # one Sequential per level inside the model's Sequential: the grader walks into them
+    sub = mutant(tmp_path, "wavenet", {"model.py": [(NESTED, NESTED.replace(
+        "[FlattenConsecutive(2)", "[Sequential([FlattenConsecutive(2)").replace(
+        "Tanh()]\n", "Tanh()])]\n"))]})
+    results = grade_path(sub, "wavenet")
+    assert not {k: r.message for k, r in results.items() if not r.passed}

@@ -5,11 +5,19 @@
 `FlattenConsecutive(n)`: (B, T, C) -> (B, T // n, C * n), concatenating each run of n
 consecutive vectors; when that leaves a single group (n == T) the middle dimension is squeezed
 away, giving (B, C * n), so a Linear after it sees plain rows.
-`Sequential(layers)`: calls the layers in order; its parameters are theirs, in order.
+A batch of one stays a batch: (1, T, C) -> (1, T // n, C * n), and (1, C * n) when n == T.
+`Sequential(layers)`: calls the layers in order; its parameters are theirs, in order. The
+grader reads the layers from `.layers`; a Sequential inside it is walked into, in order.
 `BatchNorm1d`: as in lecture 4, but for a 3-D input (B, T, C) the statistics are taken over
 dims 0 *and* 1, one mean and variance per channel (the lecture's bug fix: over dim 0 only, it
-would keep separate statistics for every position). Like the lecture, it normalises with the
-unbiased variance `x.var(dim)`; torch's biased convention is accepted as well.
+would keep separate statistics for every position).
+Variance (the same contract as lecture 4): `xvar` below is used both to normalise and to update
+`running_var`, and `running_var` must track the *unbiased* batch variance, as in the lecture
+and in `torch.nn.BatchNorm1d`; so use `x.var(dim, keepdim=True)` (unbiased, the lecture's).
+torch normalises the output with the biased variance instead; the grader accepts that too, as
+long as `running_var` still gets the unbiased one. A biased `running_var` fails.
+The running statistics are updated under `torch.no_grad()`: they must never join autograd's
+graph (each step's graph would stay alive through them).
 `torch.nn.BatchNorm1d` wants (N, C, L) for the same thing: transpose (B, T, C) first.
 
 Exercise ids: wavenet.embedding, wavenet.flatten, wavenet.sequential, wavenet.batchnorm3d.

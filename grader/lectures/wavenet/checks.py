@@ -34,8 +34,10 @@ def embedding(ctx: Context):
 
 @check("wavenet.flatten")
 def flatten(ctx: Context):
-    B, C = int(ctx.rng.integers(2, 6)), int(ctx.rng.integers(2, 6))
-    for T, n in ((8, 2), (8, 4), (4, 2), (8, 8), (2, 2), (6, 3)):
+    b, C = int(ctx.rng.integers(2, 6)), int(ctx.rng.integers(2, 6))
+    # a batch of one too (sampling feeds one context): only the middle dimension may go
+    for B, T, n in ((b, 8, 2), (b, 8, 4), (b, 4, 2), (b, 8, 8), (b, 2, 2), (b, 6, 3), (1, 8, 8),
+                    (1, 8, 2)):
         x = ctx.rng.normal(0, 1, (B, T, C))
         want = x.reshape(B, T // n, C * n)
         if T == n:
@@ -101,6 +103,13 @@ def _bn(dim: int, convention: str, gamma=None, beta=None) -> BatchNormNCL:
     return bn
 
 
+# The variance contract, the same in every check (and in lecture 4): the output may normalise
+# with the unbiased batch variance (the lecture's x.var) or the biased one (torch's), but
+# running_var always tracks the unbiased one, as both the lecture and torch.nn.BatchNorm1d do.
+RUNNING_VAR = (" (running_var tracks the unbiased batch variance, as in the lecture and in "
+               "torch.nn.BatchNorm1d, whichever variance the output is normalised with)")
+
+
 @check("wavenet.batchnorm3d")
 def batchnorm3d(ctx: Context):
     C = int(ctx.rng.integers(3, 10))
@@ -114,8 +123,13 @@ def batchnorm3d(ctx: Context):
                                 eval_x=eval_x), "BatchNorm1d",
                       ("outs", "running_mean", "running_var", "eval_out"))
     ctx.ensure(all(type(got[k]) is list and len(got[k]) == len(batches)
-                   for k in ("outs", "running_mean", "running_var")),
+                   for k in ("outs", "running_mean", "running_var", "in_graph")),
                f"expected {len(batches)} results for {len(batches)} training-mode forwards")
+    for i, names in enumerate(got["in_graph"]):
+        ctx.ensure(not names, f"after training-mode forward {i}, {' and '.join(map(str, names))} "
+                   "is part of autograd's graph (requires_grad or a grad_fn): update the "
+                   "running statistics under torch.no_grad(), or every step's graph stays "
+                   "alive through them and memory grows without bound over a long run")
     found = None
     for convention in ("lecture", "torch"):
         bn = _bn(C, convention, gamma, beta)
@@ -133,14 +147,16 @@ def batchnorm3d(ctx: Context):
             if convention == "torch":
                 raise CheckFailed(f"{e}\n(expected one mean and one variance per channel, taken "
                                   "over dims (0, 1) of a (B, T, C) input and over dim 0 of a "
-                                  "(B, C) one; either variance convention is accepted)") from None
+                                  "(B, C) one; normalise with the unbiased variance, as the "
+                                  "lecture does, or the biased one, as torch does)") from None
     bn = _bn(C, found, gamma, beta)
     for i, x in enumerate(batches):
         with torch.no_grad():
             bn(_t(x))
         for key, want in (("running_mean", bn.running_mean), ("running_var", bn.running_var)):
             ctx.close(ctx.array(got[key][i], key, shape=(C,)), want.numpy(),
-                      f"{key} after the training-mode forward of a {x.shape} input")
+                      f"{key} after the training-mode forward of a {x.shape} input"
+                      + (RUNNING_VAR if key == "running_var" else ""))
     bn.eval()
     with torch.no_grad():
         want = bn(_t(eval_x)).numpy()
@@ -303,7 +319,8 @@ def eval_mode(ctx: Context):
     _, (_, _, want) = _convention(ctx, cfg, weights, X, Y, eval_X, got)
     out = ctx.array(got["eval"], "eval-mode logits", shape=want.shape)
     ctx.close(out, want, f"eval-mode logits after {len(X)} training-mode batches (BatchNorm uses "
-              "its running statistics)", lambda i, v=cfg["vocab_size"]: f"row {i // v}")
+              "its running statistics" + RUNNING_VAR[2:],
+              lambda i, v=cfg["vocab_size"]: f"row {i // v}")
     one = ctx.array(got["eval_one"], "eval-mode logits of one row", shape=(1, cfg["vocab_size"]))
     ctx.close(one[0], out[0], "in eval mode a row's logits must not depend on the rest of the "
               "batch: model(X[:1]) vs model(X)[0]")

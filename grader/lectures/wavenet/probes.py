@@ -51,17 +51,28 @@ def sequential(pkg, emb, w1, w2, b2, IX):
             "order": order}
 
 
+def _in_graph(t) -> bool:
+    return isinstance(t, torch.Tensor) and (t.requires_grad or t.grad_fn is not None)
+
+
 @probe
 def bn_run(pkg, dim, gamma, beta, batches, eval_x):
+    """Training-mode forwards (gamma, beta and x require grad, as in training), then one in
+    eval mode; the running statistics after each, and whether they joined autograd's graph."""
     bn = double(attr(_nn(pkg), "BatchNorm1d")(dim))
-    bn.gamma, bn.beta = tensor(gamma), tensor(beta)
-    outs, means, vars_ = [], [], []
+    bn.gamma, bn.beta = tensor(gamma).requires_grad_(), tensor(beta).requires_grad_()
+    outs, means, vars_, in_graph = [], [], [], []
     for x in batches:
-        outs.append(array(bn(tensor(x)), f"BatchNorm1d(x) for x of shape {x.shape}"))
-        means.append(array(bn.running_mean, "running_mean").reshape(-1))
-        vars_.append(array(bn.running_var, "running_var").reshape(-1))
+        outs.append(array(bn(tensor(x).requires_grad_()),
+                          f"BatchNorm1d(x) for x of shape {x.shape}"))
+        rm = attr(bn, "running_mean", "BatchNorm1d.running_mean")
+        rv = attr(bn, "running_var", "BatchNorm1d.running_var")
+        means.append(array(rm, "running_mean").reshape(-1))
+        vars_.append(array(rv, "running_var").reshape(-1))
+        in_graph.append([name for name, t in (("running_mean", rm), ("running_var", rv))
+                         if _in_graph(t)])
     bn.training = False
-    return {"outs": outs, "running_mean": means, "running_var": vars_,
+    return {"outs": outs, "running_mean": means, "running_var": vars_, "in_graph": in_graph,
             "eval_out": array(bn(tensor(eval_x)), "BatchNorm1d(x) in eval mode")}
 
 
@@ -71,18 +82,29 @@ def _build(pkg, cfg):
         n_hidden=cfg["n_hidden"])
 
 
+def _leaves(model, depth: int = 0) -> list:
+    """The model's layers in call order, walking into nested Sequentials (anything with its
+    own `.layers`)."""
+    layers = attr(model, "layers", "Sequential.layers")
+    if depth > 8 or not isinstance(layers, (list, tuple)):
+        raise TypeError("Sequential.layers should be a list of layers")
+    out = []
+    for layer in layers:
+        out += _leaves(layer, depth + 1) if hasattr(layer, "layers") else [layer]
+    return out
+
+
 @probe
 def shapes(pkg, cfg, IX):
     model = _build(pkg, cfg)
     with torch.no_grad():
         out = model(_ix(IX))
-    layers = attr(model, "layers", "Sequential.layers")
-    return {"layers": [[type(layer).__name__, list(layer.out.shape)] for layer in layers],
+    return {"layers": [[type(layer).__name__, list(layer.out.shape)] for layer in _leaves(model)],
             "out": list(out.shape), "n_params": sum(p.nelement() for p in model.parameters())}
 
 
 def _set_training(model, training):
-    for layer in model.layers:
+    for layer in _leaves(model):
         if hasattr(layer, "training"):
             layer.training = training
 
@@ -92,7 +114,7 @@ def forward(pkg, cfg, weights, X, Y, eval_X):
     """The student's model with the given float64 weights: train-mode logits for each batch,
     the gradients after the first one, then eval-mode logits (whole batch and one row)."""
     model = _build(pkg, cfg)
-    layers = attr(model, "layers", "Sequential.layers")
+    layers = _leaves(model)
     it = iter(weights)
     for layer in layers:
         kind = type(layer).__name__
