@@ -55,6 +55,8 @@ class Limits(Strict):
 class Policy(Strict):
     forbid_imports: list[str] = []
     message: str = ""
+    # refuse source that could switch off or hide from the worker's guard (grader/escapes.py)
+    refuse_escapes: bool = False
 
 
 class Check(Strict):

@@ -265,7 +265,11 @@ def grade_submission(course: Course, path: Path, lectures: list[str] | None, see
                                      on_check) for lid in todo]
         return sub
     try:
-        _grade_snapshot(course, sub, snap.root, lectures, seed, student, layer, layer_note,
+        # the packages may sit deeper (a GitHub Classroom clone: assignments/<pkg>/)
+        root = locate(snap.root, course, lectures) or snap.root
+        if root != snap.root:
+            sub.path = str(Path(path) / root.relative_to(snap.root))
+        _grade_snapshot(course, sub, root, lectures, seed, student, layer, layer_note,
                         timings, on_check, only)
     except ConfigError:
         raise                # the course's fault, the same for every submission
@@ -324,8 +328,6 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
     layer, note = choose_isolation(isolation)
     run = Run(seed, {}, shard=shard_spec)
     subs = shard(submissions_in(path, batch), shard_spec)
-    # each submission's packages may sit deeper (a GitHub Classroom clone: assignments/<pkg>/)
-    subs = [(sid, locate(p, course, lectures) or p) for sid, p in subs]
     seeds = {sid: derive_seed(seed, sid) if batch else seed for sid, _ in subs}
     t0 = time.perf_counter()
     guarded = [*instructor_paths(), *protect, *([path] if batch else [])]

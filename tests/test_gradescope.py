@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -16,6 +17,8 @@ import pytest
 from conftest import ASSIGNMENTS, REFERENCE, zth
 
 from grader.ci import CPU_INDEX, torch_pin
+from grader.ci.gradescope import place_loose_files
+from grader.config import load_course
 
 GRADESCOPE_STATUSES = {"passed", "failed"}
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -98,6 +101,15 @@ def test_run_autograder_grades_a_sample_submission(autograder):
     hidden = next(t for t in data["tests"] if t["name"].startswith("micrograd.big_graph"))
     assert hidden["visibility"] == "after_published"
     assert "seed" in data["output"] and "grader" in data["output"]
+    # the instructor's debug view (stdout): where it graded, the layer, a line per check + time
+    log = r.stdout
+    assert "graded folder: my-repo/assignments" in log
+    assert re.search(r"micrograd: \d+/\d+ points in [\d.]+ s · isolation \w+", log)
+    for t in data["tests"]:
+        cid = t["name"].split(":")[0]
+        assert re.search(rf"PASS +{re.escape(cid)} +[\d.]+/[\d.]+ +[\d.]+ s", log), cid
+    assert "micrograd.big_graph" in log and "[hidden]" in log
+    assert log.rstrip().endswith("results.json")
 
 
 def test_a_submission_that_writes_results_json_does_not_change_it(autograder):
@@ -129,7 +141,43 @@ def test_a_symlink_to_the_reference_is_not_graded_as_the_students_code(autograde
     r = run_autograder(autograder)
     assert r.returncode == 0, r.stderr
     data = valid_results(autograder / "results" / "results.json")
-    assert data["score"] == 0 and "No lecture package found" in data["output"]
+    assert data["score"] == 0 and not data["tests"]
+    assert "not graded" in data["output"] and "micrograd" in data["output"]
+    assert "nothing graded" in r.stdout
+
+
+def test_loose_py_files_are_placed_into_the_one_lecture_package(autograder):
+    """Drag and drop of engine.py, nn.py, ... (no folder) into a one-lecture assignment."""
+    for f in (REFERENCE / "micrograd").glob("*.py"):
+        if f.name != "__init__.py":
+            shutil.copy(f, autograder / "submission" / f.name)
+    r = run_autograder(autograder)
+    assert r.returncode == 0, r.stderr
+    data = valid_results(autograder / "results" / "results.json")
+    assert data["score"] == data["max_score"] > 0
+    assert "loose files placed into micrograd/" in r.stdout
+
+
+def test_loose_files_that_fit_several_lectures_are_refused_clearly(tmp_path):
+    course = load_course()
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    for name in ("data.py", "model.py"):           # both in mlp/, gpt/, backprop/, ...
+        (upload / name).write_text("x = 1\n")
+    lid, msg = place_loose_files(upload, tmp_path / "out", course, [])
+    assert lid is None and not (tmp_path / "out").exists()
+    assert "data.py, model.py" in msg and "mlp" in msg and "gpt" in msg
+    assert "Upload the lecture folder" in msg
+    # names only one lecture has: placed there
+    (upload / "data.py").unlink()
+    (upload / "model.py").unlink()
+    (upload / "engine.py").write_text("x = 1\n")
+    lid, msg = place_loose_files(upload, tmp_path / "out", course, [])
+    assert (lid, msg) == ("micrograd", "") and (tmp_path / "out/micrograd/engine.py").is_file()
+    # names no lecture has
+    (upload / "engine.py").rename(upload / "notes.py")
+    lid, msg = place_loose_files(upload, tmp_path / "out2", course, [])
+    assert lid is None and "match no lecture" in msg
 
 
 def test_an_empty_upload_gets_a_results_json_that_says_what_to_upload(autograder):

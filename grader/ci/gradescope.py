@@ -155,15 +155,6 @@ def place_loose_files(upload: Path, dest: Path, course: Course,
     return lid, ""
 
 
-def _copy_without_links(src: Path, dst: Path) -> None:
-    """Grade a private copy: no symlinks (a link named micrograd/ pointing at the reference
-    would otherwise be graded as the student's code) and no later changes by the submission."""
-    def ignore(folder, names):
-        return [n for n in names if os.path.islink(os.path.join(folder, n))
-                or n in ("__pycache__", ".git")]
-    shutil.copytree(src, dst, symlinks=True, ignore=ignore)
-
-
 def _failure(message: str) -> str:
     return json.dumps({"score": 0.0, "output": message, "tests": [], "visibility": "visible",
                        "stdout_visibility": "hidden"}, indent=2) + "\n"
@@ -202,40 +193,47 @@ def log_run(run, out=None) -> None:
 
 def gradescope_run(course: Course, root: Path, lectures: list[str] = (),
                    seed: int | None = None, isolation: str | None = None) -> int:
-    """Grade `root/submission`, write `root/results/results.json`; 0 graded, 1 grader failure."""
+    """Grade `root/submission`, write `root/results/results.json`; 0 graded, 1 grader failure.
+
+    The upload is snapshotted first (regular files only, bounded; a link out of it refuses it),
+    and the packages are found in the snapshot: nothing later reads the student's tree."""
     from ..reports import to_gradescope
     from ..runner import grade
+    from ..snapshot import Refused, snapshot
     results = root / "results" / "results.json"
     upload = root / "submission"
     rc = 0
     print(f"zth gradescope run: {upload}", flush=True)
     try:
         with tempfile.TemporaryDirectory(prefix="zth-gradescope-") as tmp:
-            copy = Path(tmp) / "submission"
-            found = locate(upload, course, lectures)
-            text = ""
-            if found is not None:
-                print(f"graded folder: {found.relative_to(upload).as_posix() or '.'}")
-                _copy_without_links(found, copy)
+            text, target = "", None
+            try:
+                snap = snapshot(upload, course.limits, dest=Path(tmp) / "upload")
+            except Refused as e:
+                text = _failure(f"Your upload was not graded: {e}")
             else:
-                lid, refusal = place_loose_files(upload, copy, course, list(lectures))
-                if lid:
-                    print(f"loose files placed into {course.lecture(lid).package}/")
-                elif refusal:
-                    text = _failure(refusal)
+                target = locate(snap.root, course, lectures)
+                if target is not None:
+                    print(f"graded folder: {target.relative_to(snap.root).as_posix()}")
                 else:
-                    text = _failure(
-                        f"No lecture package found in your submission (looked for "
-                        f"{describe(course, lectures)} at its top level and up to 3 folders "
-                        "down). Upload your assignments/ folder, or the lecture folders "
-                        "themselves.")
-                if text:
-                    print(f"nothing graded: {json.loads(text)['output']}")
-            if not text:
-                run = grade(course, copy, list(lectures) or None, seed, isolation=isolation,
+                    placed = Path(tmp) / "placed"
+                    lid, refusal = place_loose_files(snap.root, placed, course, list(lectures))
+                    if lid:
+                        print(f"loose files placed into {course.lecture(lid).package}/")
+                        target = placed
+                    else:
+                        text = _failure(refusal or (
+                            f"No lecture package found in your submission (looked for "
+                            f"{describe(course, lectures)} at its top level and up to 3 "
+                            "folders down). Upload your assignments/ folder, or the lecture "
+                            "folders themselves."))
+            if target is not None:
+                run = grade(course, target, list(lectures) or None, seed, isolation=isolation,
                             protect=[root / "results", root / "source"])
                 log_run(run)
                 text = to_gradescope(run)
+            else:
+                print(f"nothing graded: {json.loads(text)['output']}")
     except Exception:  # noqa: BLE001 - Gradescope must get a results.json whatever happened
         rc = 1
         print("the grader failed:\n" + traceback.format_exc())
