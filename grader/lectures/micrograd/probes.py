@@ -1,26 +1,82 @@
-"""Probes for lecture 1 (micrograd). Pure Python: this worker may not load torch or numpy."""
+"""Probes for lecture 1 (micrograd). Pure Python: this worker may not load torch or numpy.
+
+A probe runs the student's code on the inputs the parent chose (leaf values, weights, stale
+gradients, initial weights, an expression to draw) and returns what that code computed. It
+never judges, and nothing it returns is trusted: the parent compares every number with its own
+torch computation on the same inputs (see checks.py).
+
+A student function that returns the wrong kind of object (a float where a Value belongs) makes
+the probe answer `{"wrong_type": [function, type name, what was expected]}` instead of
+crashing inside this file, so the report can say which function returned what.
+"""
 from __future__ import annotations
 
+import functools
 import math
 
-from zth_worker.probes import attr, module, probe
+from zth_worker.probes import Missing, attr, module, probe
 
-BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-          "div": lambda a, b: a / b}
-WITH_CONST = {"addc": lambda a, c: a + c, "subc": lambda a, c: a - c, "mulc": lambda a, c: a * c,
-              "divc": lambda a, c: a / c, "pow": lambda a, c: a ** c,
-              "radd": lambda a, c: c + a, "rsub": lambda a, c: c - a, "rmul": lambda a, c: c * a,
-              "rdiv": lambda a, c: c / a}
-UNARY = {"neg": lambda a: -a}
+# op name -> (how the probe applies it, the student's function that computes it)
+BINARY = {"add": (lambda a, b: a + b, "Value.__add__"),
+          "sub": (lambda a, b: a - b, "Value.__sub__"),
+          "mul": (lambda a, b: a * b, "Value.__mul__"),
+          "div": (lambda a, b: a / b, "Value.__truediv__")}
+WITH_CONST = {"addc": (lambda a, c: a + c, "Value.__add__"),
+              "subc": (lambda a, c: a - c, "Value.__sub__"),
+              "mulc": (lambda a, c: a * c, "Value.__mul__"),
+              "divc": (lambda a, c: a / c, "Value.__truediv__"),
+              "pow": (lambda a, c: a ** c, "Value.__pow__"),
+              "radd": (lambda a, c: c + a, "Value.__radd__"),
+              "rsub": (lambda a, c: c - a, "Value.__rsub__"),
+              "rmul": (lambda a, c: c * a, "Value.__rmul__"),
+              "rdiv": (lambda a, c: c / a, "Value.__rtruediv__")}
+UNARY = {"neg": (lambda a: -a, "Value.__neg__")}
 METHODS = ("tanh", "exp", "log", "relu")
+
+
+class WrongType(Exception):
+    """A student function returned the wrong kind of object."""
+
+    def __init__(self, what: str, got, expected: str):
+        super().__init__(what)
+        self.answer = {"wrong_type": [what, type(got).__name__, expected]}
+
+
+def typed(fn):
+    """Turn a WrongType raised anywhere in the probe into the probe's answer."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except WrongType as e:
+            return e.answer
+    return run
 
 
 def _value_class(pkg):
     return attr(module(pkg, "engine"), "Value")
 
 
-def _f(x) -> float:
-    return float(x)
+def _f(x, what: str = "Value.data") -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise WrongType(what, x, "a number (int or float)") from None
+
+
+def _is(Value, obj, what: str):
+    if not isinstance(obj, Value):
+        raise WrongType(what, obj, "a Value")
+    return obj
+
+
+def _apply(fn, label, *args):
+    try:
+        return fn(*args)
+    except TypeError as e:
+        if "unsupported operand" in str(e):   # the r-op (or the op) is not defined at all
+            raise Missing(label) from None
+        raise
 
 
 def build(Value, dag):
@@ -30,62 +86,100 @@ def build(Value, dag):
         name, i = op[0], op[1]
         a = nodes[i]
         if name in BINARY:
-            nodes.append(BINARY[name](a, nodes[op[2]]))
+            fn, label = BINARY[name]
+            out = _apply(fn, label, a, nodes[op[2]])
         elif name in WITH_CONST:
-            nodes.append(WITH_CONST[name](a, op[2]))
+            fn, label = WITH_CONST[name]
+            out = _apply(fn, label, a, op[2])
         elif name in UNARY:
-            nodes.append(UNARY[name](a))
+            fn, label = UNARY[name]
+            out = _apply(fn, label, a)
         elif name in METHODS:
-            nodes.append(attr(a, name, f"Value.{name}")())
+            label = f"Value.{name}"
+            out = attr(a, name, label)()
         else:
             raise ValueError(f"unknown op {name}")
+        nodes.append(_is(Value, out, label))
     return nodes
 
 
+def reference_pass(root) -> None:
+    """Backpropagate through the student's own graph with the student's own `_backward`s, but
+    in an order this probe computes (reverse topological, from `_prev`): when `backward()` is
+    wrong and these gradients are right, the report can blame `backward()`, not an op."""
+    topo, seen, stack = [], set(), [(root, False)]
+    while stack:
+        v, expanded = stack.pop()
+        if expanded:
+            topo.append(v)
+        elif id(v) not in seen:
+            seen.add(id(v))
+            stack.append((v, True))
+            stack.extend((c, False) for c in v._prev if id(c) not in seen)
+    root.grad = 1.0
+    for v in reversed(topo):
+        v._backward()
+
+
 @probe
-def eval_dags(pkg, dags, backward=True):
+@typed
+def eval_dags(pkg, dags, backward=True, order="yours"):
+    """Values (and gradients) of every node; `order="reference"` backpropagates with
+    `reference_pass` instead of the student's `backward()` (a diagnosis, never a verdict)."""
     Value = _value_class(pkg)
     out = []
     for dag in dags:
         nodes = build(Value, dag)
-        if backward:
+        grads = []
+        if backward and order == "reference":
+            try:
+                reference_pass(nodes[-1])
+                grads = [_f(n.grad, "Value.grad") for n in nodes]
+            except Exception:  # noqa: BLE001 - no _prev/_backward: no diagnosis, no verdict
+                grads = None
+        elif backward:
             attr(nodes[-1], "backward", "Value.backward")()
-        out.append({"data": [_f(n.data) for n in nodes],
-                    "grad": [_f(n.grad) for n in nodes] if backward else []})
+            grads = [_f(n.grad, "Value.grad") for n in nodes]
+        out.append({"data": [_f(n.data) for n in nodes], "grad": grads})
     return out
 
 
 @probe
+@typed
 def accumulate(pkg, x):
     """Graphs where one node feeds an op twice or several ops: grads must add up."""
     Value = _value_class(pkg)
     res = []
     a = Value(x)
-    b = a + a                      # d b/d a = 2
+    b = _is(Value, a + a, "Value.__add__")        # d b/d a = 2
     b.backward()
-    res.append(_f(a.grad))
+    res.append(_f(a.grad, "Value.grad"))
     a = Value(x)
-    b = a * a                      # 2a
+    b = _is(Value, a * a, "Value.__mul__")        # 2a
     b.backward()
-    res.append(_f(a.grad))
+    res.append(_f(a.grad, "Value.grad"))
     a = Value(x)
-    b = a * 3.0
-    c = a + b                      # 1 + 3
-    d = c * a                      # d d/d a = c + a*4
+    b = _is(Value, a * 3.0, "Value.__mul__")
+    c = _is(Value, a + b, "Value.__add__")        # 1 + 3
+    d = _is(Value, c * a, "Value.__mul__")        # d d/d a = c + a*4
     d.backward()
-    res.append(_f(a.grad))
+    res.append(_f(a.grad, "Value.grad"))
     return res
 
 
+def _set_weights(model, weights):
+    """Parent-chosen weights into the model by position: layers[l].neurons[n].w[k] / .b."""
+    for layer, lw in zip(attr(model, "layers", "MLP.layers"), weights):
+        for neuron, nw in zip(attr(layer, "neurons", "Layer.neurons"), lw):
+            for w, v in zip(attr(neuron, "w", "Neuron.w"), nw[:-1]):
+                w.data = v
+            attr(neuron, "b", "Neuron.b").data = nw[-1]
+
+
 def _mlp(pkg, nin, nouts, weights=None):
-    nn = module(pkg, "nn")
-    model = attr(nn, "MLP")(nin, nouts)
+    model = attr(module(pkg, "nn"), "MLP")(nin, nouts)
     if weights is not None:
-        for layer, lw in zip(attr(model, "layers", "MLP.layers"), weights):
-            for neuron, nw in zip(attr(layer, "neurons", "Layer.neurons"), lw):
-                for w, v in zip(attr(neuron, "w", "Neuron.w"), nw[:-1]):
-                    w.data = v
-                attr(neuron, "b", "Neuron.b").data = nw[-1]
+        _set_weights(model, weights)
     return model
 
 
@@ -100,60 +194,101 @@ def _structure(model):
     return where
 
 
-def _outputs(y):
-    return [_f(v.data) for v in y] if isinstance(y, list) else [_f(y.data)]
+def _outputs(Value, y, what):
+    """A model's output as a list of Values (a single Value or a list of them)."""
+    ys = y if isinstance(y, list) else [y]
+    return [_is(Value, v, what) for v in ys]
+
+
+def _params(Value, obj, what):
+    ps = attr(obj, "parameters", what)()
+    if not isinstance(ps, list):
+        raise WrongType(what, ps, "a list of Values")
+    return [_is(Value, p, what) for p in ps]
 
 
 @probe
+@typed
 def nn_forward(pkg, nin, nouts, weights, xs):
+    Value = _value_class(pkg)
     model = _mlp(pkg, nin, nouts, weights)
     outs, total = [], None
     for x in xs:
-        y = model(x)
-        ys = y if isinstance(y, list) else [y]
-        outs.append(_outputs(y))
+        ys = _outputs(Value, model(x), "MLP.__call__")
+        outs.append([_f(v.data) for v in ys])
         for v in ys:
             total = v if total is None else total + v
     total.backward()
-    grads = [[[_f(w.grad) for w in n.w] + [_f(n.b.grad)] for n in layer.neurons]
-             for layer in model.layers]
+    grads = [[[_f(w.grad, "Value.grad") for w in n.w] + [_f(n.b.grad, "Value.grad")]
+              for n in layer.neurons] for layer in model.layers]
     return {"outputs": outs, "grads": grads}
 
 
+def _run_with(Value, obj, values, xs, what):
+    """Write `values` into obj.parameters() in the order it returns them, run obj on each x,
+    backpropagate the sum of every output: (count, outputs, grads in parameters() order)."""
+    ps = _params(Value, obj, f"{what}.parameters")
+    for p, v in zip(ps, values):
+        p.data = v
+    outs, total = [], None
+    for x in xs:
+        ys = _outputs(Value, obj(x), f"{what}.__call__")
+        outs.append([_f(v.data) for v in ys])
+        for v in ys:
+            total = v if total is None else total + v
+    total.backward()
+    return len(ps), outs, [_f(p.grad, "Value.grad") for p in ps], ps
+
+
 @probe
-def parameters(pkg, nin, nouts):
+@typed
+def parameters(pkg, nin, nouts, values, xs, neuron_values, layer_values):
+    """The parent's values go in through parameters(), in the order it lists them; what the
+    module then computes says whether that order is weights, then bias, neuron by neuron."""
+    Value = _value_class(pkg)
     nn = module(pkg, "nn")
-    model = _mlp(pkg, nin, nouts)
+    model = attr(nn, "MLP")(nin, nouts)
+    n, outs, grads, ps = _run_with(Value, model, values, xs, "MLP")
     where = _structure(model)
-    order = [where[id(p)][1] if id(p) in where else "?" for p in model.parameters()]
-    neuron = attr(nn, "Neuron")(nin)
-    layer = attr(nn, "Layer")(nin, nouts[0])
-    return {"mlp": order, "neuron": len(neuron.parameters()), "layer": len(layer.parameters())}
+    order = [where[id(p)][1] if id(p) in where else "?" for p in ps]
+    res = {"mlp": {"count": n, "outputs": outs, "grads": grads, "order": order}}
+    for key, obj, vals in (("neuron", attr(nn, "Neuron")(nin), neuron_values),
+                           ("layer", attr(nn, "Layer")(nin, nouts[0]), layer_values)):
+        n, outs, grads, _ = _run_with(Value, obj, vals, xs[:2], key.title())
+        res[key] = {"count": n, "outputs": outs, "grads": grads}
+    return res
 
 
 @probe
-def zero_grad(pkg, nin, nouts, x):
-    model = _mlp(pkg, nin, nouts)
-    y = model(x)
-    (sum(y) if isinstance(y, list) else y).backward()
-    for v, _ in _structure(model).values():
-        v.grad = 1.5
+@typed
+def zero_grad(pkg, nin, nouts, weights, stale, x, coefs):
+    """Stale gradients on every parameter, zero_grad(), then backward of sum(coef * output)."""
+    Value = _value_class(pkg)
+    model = _mlp(pkg, nin, nouts, weights)
+    for (v, _), g in zip(_structure(model).values(), stale):
+        v.grad = g
     attr(model, "zero_grad", "Module.zero_grad")()
-    return [_f(v.grad) for v, _ in _structure(model).values()]
+    ys = _outputs(Value, model(x), "MLP.__call__")
+    loss = None
+    for c, v in zip(coefs, ys):
+        loss = v * c if loss is None else loss + v * c
+    loss.backward()
+    return [_f(v.grad, "Value.grad") for v, _ in _structure(model).values()]
 
 
 @probe
-def train(pkg, X, y, nouts, steps, alpha):
-    """The lecture demo's loop: SVM max-margin loss + L2, full batch, decaying SGD step."""
-    model = _mlp(pkg, 2, nouts)
-    init = [[[_f(w.data) for w in n.w] + [_f(n.b.data)] for n in layer.neurons]
-            for layer in model.layers]
+@typed
+def train(pkg, X, y, nouts, steps, alpha, init):
+    """The lecture demo's loop from the parent's initial weights: SVM max-margin loss + L2, full
+    batch, decaying SGD step. Returns the loss per step and the weights it ends with."""
+    Value = _value_class(pkg)
+    model = _mlp(pkg, 2, nouts, init)
     losses = []
     for k in range(steps):
-        scores = [model(x) for x in X]
+        scores = [_is(Value, model(x), "MLP.__call__") for x in X]
         margins = [(1 + -yi * s).relu() for yi, s in zip(y, scores)]
         data_loss = sum(margins) * (1.0 / len(margins))
-        reg_loss = alpha * sum(p * p for p in model.parameters())
+        reg_loss = alpha * sum(p * p for p in _params(Value, model, "MLP.parameters"))
         loss = data_loss + reg_loss
         model.zero_grad()
         loss.backward()
@@ -161,29 +296,24 @@ def train(pkg, X, y, nouts, steps, alpha):
         for p in model.parameters():
             p.data -= lr * p.grad
         losses.append(_f(loss.data))
-    scores = [_f(model(x).data) for x in X]
-    return {"init": init, "losses": losses, "scores": scores}
+    final = [[[_f(w.data) for w in n.w] + [_f(n.b.data)] for n in layer.neurons]
+             for layer in model.layers]
+    return {"losses": losses, "final": final}
 
 
 @probe
-def draw_dot(pkg, a, b, c):
+@typed
+def draw_dot(pkg, dag):
+    """draw_dot of the parent's expression after backward(): the DOT source only."""
     viz = module(pkg, "viz")
     Value = _value_class(pkg)
-    va, vb, vc = Value(a), Value(b), Value(c)
-    e = va * vb
-    d = e + vc
-    out = d.relu()  # relu only, so a broken tanh costs points on micrograd.tanh alone
-    out.backward()
-    dot = attr(viz, "draw_dot")(out)
-    source = dot.source
+    nodes = build(Value, dag)
+    attr(nodes[-1], "backward", "Value.backward")()
+    dot = attr(viz, "draw_dot")(nodes[-1])
+    source = getattr(dot, "source", None)
     if type(source) is not str:
-        raise TypeError("draw_dot(...).source must be a str")
-    ids = {name: str(id(v)) for name, v in (("a", va), ("b", vb), ("c", vc), ("e", e), ("d", d),
-                                             ("out", out))}
-    ops = {name: v._op for name, v in (("e", e), ("d", d), ("out", out))}
-    return {"source": source, "ids": ids, "ops": ops,
-            "values": {k: [_f(v.data), _f(v.grad)] for k, v in
-                       (("a", va), ("b", vb), ("c", vc), ("out", out))}}
+        raise WrongType("draw_dot", dot, "a graphviz.Digraph (its .source is the DOT text)")
+    return {"source": source}
 
 
 FUNCTIONS = {
@@ -194,19 +324,26 @@ FUNCTIONS = {
 
 
 @probe
+@typed
 def numerical_grad(pkg, fn, args, h):
     ex = module(pkg, "exercises")
     grads = attr(ex, "numerical_grad")(FUNCTIONS[fn], list(args), h=h)
-    return [_f(g) for g in grads]
+    if not isinstance(grads, (list, tuple)):
+        raise WrongType("numerical_grad", grads, "a list of numbers")
+    return [_f(g, "numerical_grad") for g in grads]
 
 
 @probe
+@typed
 def softmax_nll(pkg, logits, target):
     ex = module(pkg, "exercises")
     Value = _value_class(pkg)
     vs = [Value(x) for x in logits]
     probs = attr(ex, "softmax")(vs)
-    loss = attr(ex, "nll")(vs, target)
+    if not isinstance(probs, list):
+        raise WrongType("softmax", probs, "a list of Values")
+    probs = [_is(Value, p, "softmax") for p in probs]
+    loss = _is(Value, attr(ex, "nll")(vs, target), "nll")
     loss.backward()
     return {"probs": [_f(p.data) for p in probs], "loss": _f(loss.data),
-            "grads": [_f(v.grad) for v in vs]}
+            "grads": [_f(v.grad, "Value.grad") for v in vs]}
