@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -271,6 +272,7 @@ class Worker:
         inside = self.layer == "bubblewrap"
         zth = "/zth" if inside else str(self.tmp / "zth")
         root = "/submission" if inside else str(self.tmp / "submission")
+        self.root = root     # the submission's path as the worker sees it (stack dumps)
         cwd = "/tmp" if inside else str(self.tmp / "work")
         cfg = {"fd_in": req_r, "fd_out": rep_w, "root": root, "cwd": cwd,
                "package": self.spec.package, "lecture": self.spec.lecture,
@@ -385,7 +387,8 @@ class Worker:
         self.next_id += 1
         rid = self.next_id
         try:
-            data = wire.frame(wire.encode({"id": rid, **message}))
+            # the worker dumps its stack a little before `timeout` (where a timeout stopped it)
+            data = wire.frame(wire.encode({"id": rid, "timeout": timeout, **message}))
         except wire.WireError as e:
             return Reply("error", message=f"grader bug: cannot encode request: {e}")
         threading.Thread(target=self._send, args=(data,), daemon=True).start()
@@ -398,11 +401,12 @@ class Worker:
             return Reply("error", message=str(e))
         except TimeoutError:
             self.kill()
+            where = stopped_at(self.err.text(), getattr(self, "root", ""))
             if importing:
                 return Reply("timeout", message=f"importing your package timed out after "
-                             f"{timeout:g} s (does a module run something slow or endless at "
-                             "import time, outside any function?)")
-            return Reply("timeout", message=f"timed out after {timeout:g} s (is there an "
+                             f"{timeout:g} s{where} (does a module run something slow or endless "
+                             "at import time, outside any function?)")
+            return Reply("timeout", message=f"timed out after {timeout:g} s{where} (is there an "
                          "infinite loop, or is your code much slower than it needs to be?)")
         except EOFError:
             return self._crashed(during)
@@ -526,6 +530,29 @@ class Worker:
 
     def output(self) -> str:
         return self.out.text() if self.proc or self.out else ""
+
+
+_DUMP_FRAME = re.compile(r'^\s+File "(.+)", line (\d+) in (\S+)$')
+
+
+def stopped_at(err: str, root: str) -> str:
+    """", stopped at micrograd/engine.py:42 in backward": the student's innermost frame in the
+    last stack dump the worker wrote to stderr before its deadline (faulthandler), or ""."""
+    start = err.rfind("Timeout (")
+    if start < 0 or not root:
+        return ""
+    found = ""
+    for block in re.split(r"\n(?=(?:Current thread|Thread) 0x)", err[start:]):
+        frames = [m for m in (_DUMP_FRAME.match(line) for line in block.splitlines()
+                              if len(line) < 2000) if m]
+        mine = [m for m in frames if m.group(1).startswith(root + "/")]
+        if mine:   # most recent call first
+            m = mine[0]
+            where = f", stopped at {m.group(1)[len(root) + 1:]}:{m.group(2)} in {m.group(3)}"
+            if any("/zth_worker/main.py" in f.group(1) for f in frames):
+                return where  # the thread that serves the grader's requests
+            found = found or where
+    return found
 
 
 def _tail(text: str, n: int = 8) -> str:

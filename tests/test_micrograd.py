@@ -120,7 +120,7 @@ def test_syntax_error_is_reported_on_the_checks_that_need_the_file(tmp_path):
     sub = mutant(tmp_path, "micrograd", {"nn.py": [("class Module:", "class Module(:")]})
     results = grade_path(sub, "micrograd", only=set(CHECKS) - {"micrograd.train"})
     for cid in ("micrograd.nn_forward", "micrograd.parameters", "micrograd.zero_grad"):
-        assert results[cid].status == "error" and results[cid].points == 0
+        assert results[cid].status == "import_error" and results[cid].points == 0
         assert "SyntaxError" in results[cid].message and "nn.py" in results[cid].message
     assert results["micrograd.backward"].passed  # engine.py is fine and still graded
 
