@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 from conftest import ASSIGNMENTS, REFERENCE, zth
@@ -23,16 +24,23 @@ def test_a_github_classroom_clone_grades_in_a_batch_and_alone(tmp_path):
     # carol: a zip unpacked one level deeper, stubs
     shutil.copytree(ASSIGNMENTS / "micrograd",
                     subs / "carol" / "carol-repo-main" / "assignments" / "micrograd")
-    out = tmp_path / "batch.json"
-    r = zth("grade", str(subs), "--batch", "--seed", "3", "--format", "json", "--out", str(out),
-            "-q", *FAST)
+    reports = tmp_path / "reports"
+    r = zth("grade", str(subs), "--batch", "--seed", "3", "--format", "json,html", "--out-dir",
+            str(reports), "-q", *FAST)
     assert r.returncode == 0, r.stderr
+    out = reports / "report.json"
     by = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
     assert by["alice"]["points"] == by["alice"]["max_points"] == by["bob"]["points"] > 0
     assert by["alice"]["path"].endswith("alice/assignments")
     assert by["carol"]["points"] == 0 and by["carol"]["path"].endswith("assignments")
     statuses = {c["status"] for c in by["carol"]["lectures"][0]["checks"]}
     assert statuses == {"not_implemented"}        # found and graded, not "no package"
+    # the class page links to each student's report that the batch wrote beside it
+    r = zth("report", str(out), "--out", str(reports / "index.html"))
+    assert r.returncode == 0, r.stderr
+    links = re.findall(r'href="([^"#]+)"', (reports / "index.html").read_text())
+    assert sorted(links) == [f"{sid}/report.html" for sid in ("alice", "bob", "carol")]
+    assert all("micrograd.ops" in (reports / link).read_text() for link in links)
     r = zth("grade", str(subs / "alice"), "--seed", "3", "--format", "json", "-q",
             "--check", "micrograd.ops")
     assert r.returncode == 0, r.stderr

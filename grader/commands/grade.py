@@ -94,6 +94,12 @@ def cmd_grade(args) -> int:
     if not args.quiet and fmts != ["table"]:
         err.print(f"[dim]seed {run.seed} · {run.timings.get('total', 0):.1f} s[/]")
     emit(run, fmts, args.out, args.out_dir)
+    if "html" in fmts and args.out_dir and args.batch:
+        # the layout `zth report` links to: OUT/<student>/report.html beside OUT/report.html
+        from ..analytics import student_reports
+        from ..util import write_atomic
+        for rel, page in student_reports(run).items():
+            write_atomic(Path(args.out_dir) / rel, page)
     if args.fail_under is not None and run.max_points:
         pct = 100 * run.points / run.max_points
         if pct < args.fail_under:
@@ -124,7 +130,8 @@ def add_commands(sub) -> None:
     g.add_argument("path")
     g.add_argument("--lecture", action="append", metavar="ID")
     g.add_argument("--format", default="table",
-                   help="comma list of table, json, junit, gradescope, markdown")
+                   help="comma list of table, json, junit, gradescope, markdown, html (with "
+                        "--batch and --out-dir, html also writes <student>/report.html)")
     g.add_argument("--out", help="write the (single) format to this file")
     g.add_argument("--out-dir", help="write each format to DIR with its fixed name")
     g.add_argument("--batch", action="store_true", help="PATH holds one folder per student")
