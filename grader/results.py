@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .text import clean
+
 PASSED = "passed"
 STATUSES = ("passed", "failed", "not_implemented", "missing", "error", "timeout", "crashed",
             "policy", "import_error", "bad_reply", "no_package", "refused")
@@ -26,6 +28,12 @@ class CheckResult:
     # pictures that explain the verdict: [{"name": ..., "svg": "<svg ...>"}], deterministic
     # (no dates, fixed ids) so the same seed gives the same report
     figures: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        # the message may hold the student's text (an exception, a traceback, printed output):
+        # control characters and escape sequences go, and its length is capped, here, where
+        # every result is made (text.clean is idempotent, so a reloaded result stays the same)
+        self.message = clean(self.message)
 
     @property
     def passed(self) -> bool:

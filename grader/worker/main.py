@@ -8,6 +8,7 @@ data. It never decides a score.
 """
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import json
 import os
@@ -17,7 +18,7 @@ import traceback
 
 from . import confine, wire
 from . import probes as probe_runtime
-from .probes import Missing, PolicyViolation, registry
+from .probes import ImportFailed, Missing, PolicyViolation, WrongType, registry
 
 # audit events that start or signal other processes: blocked with a message a student can read
 # (the seccomp filter in confine.py is the real wall; this only explains it)
@@ -56,21 +57,86 @@ def _limit(kind, value):
         pass
 
 
-def tail(text: str, root: str, lines: int = 12) -> str:
-    text = text.replace(root + "/", "").replace(root, "submission")
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+MESSAGE_CHARS = 16_000   # of an exception's message sent back (the parent cuts to 4 kB anyway)
+FRAMES = 8               # of the student's own frames shown, innermost last
 
 
-def describe(exc: BaseException, root: str) -> str:
+def describe(exc: BaseException, root: str, file: str = "") -> str:
+    """What went wrong, in the student's words: the exception, then the student's own frames
+    only (the grader's, importlib's and libraries' frames dropped), paths relative to the
+    submission. The first line says what it was, for one-line views (JUnit, the log)."""
     if isinstance(exc, SystemExit):
-        return f"your code called sys.exit({exc.code!r})"
+        return f"your code called sys.exit({_short(repr(exc.code), 200)})"
     if isinstance(exc, KeyboardInterrupt):
         return "your code raised KeyboardInterrupt"
     if isinstance(exc, MemoryError):
         return "MemoryError: the worker ran out of its memory limit"
     if isinstance(exc, RecursionError):
-        return "RecursionError: maximum recursion depth exceeded"
-    return tail("".join(traceback.format_exception(exc)), root)
+        return "RecursionError: maximum recursion depth exceeded" + _where(exc, root)
+    if isinstance(exc, WrongType):
+        return _short(str(exc), MESSAGE_CHARS)
+    if isinstance(exc, SyntaxError) and _mine(exc.filename or "", root):
+        # the offending line and the caret, as Python shows them, without importlib's frames
+        shown = traceback.format_exception_only(exc)
+        body = "".join(shown[:-1]).rstrip("\n").replace(f'File "{root}/', 'File "')
+        rel = _rel(exc.filename, root)
+        place = f"line {exc.lineno}" if rel == file else f"{rel}, line {exc.lineno}"
+        return f"{type(exc).__name__}: {_short(str(exc.msg), 500)} ({place})\n{body}"
+    try:
+        what = "".join(traceback.format_exception_only(exc)).rstrip("\n")
+    except Exception:  # noqa: BLE001 - a __str__ that raises is the student's too
+        what = f"{type(exc).__name__}: <its message could not be shown>"
+    what = _short(what.replace(root + "/", ""), MESSAGE_CHARS)
+    frames = traceback.extract_tb(exc.__traceback__)
+    inner = next((f for f in reversed(frames) if _mine(f.filename, root) or _ours(f.filename)),
+                 None)
+    if inner is not None and _ours(inner.filename):
+        # our probe, not the student's code, raised: on something the student's code returned
+        return (f"{what}\nraised by the grader while using what your code returned (in its "
+                f"probe {inner.name}): check the types and values your functions return")
+    return what + _where(exc, root)
+
+
+def _where(exc: BaseException, root: str) -> str:
+    mine = [f for f in traceback.extract_tb(exc.__traceback__) if _mine(f.filename, root)]
+    if not mine:
+        return ""
+    skipped = len(mine) - FRAMES
+    mine = mine[-FRAMES:]
+    lines = "".join(traceback.StackSummary.from_list(mine).format())
+    lines = lines.replace(f'File "{root}/', 'File "').rstrip("\n")
+    head = "\nTraceback (your code only, most recent call last):\n"
+    if skipped > 0:
+        head += f"  ... {skipped} earlier frames of your code\n"
+    return head + lines
+
+
+def _origin(exc: BaseException, root: str) -> str:
+    """The student's file whose import raised `exc` (a syntax error's file, or the innermost
+    module body of the student's that was running), or ""."""
+    if isinstance(exc, SyntaxError) and _mine(exc.filename or "", root):
+        return _rel(exc.filename, root)
+    bodies = [f for f in traceback.extract_tb(exc.__traceback__)
+              if _mine(f.filename, root) and f.name == "<module>"]
+    return _rel(bodies[-1].filename, root) if bodies else ""
+
+
+def _mine(filename: str, root: str) -> bool:
+    return filename.startswith(root + "/")
+
+
+def _ours(filename: str) -> bool:
+    return "/zth_worker/" in filename
+
+
+def _rel(filename: str, root: str) -> str:
+    return filename[len(root) + 1:] if _mine(filename, root) else filename
+
+
+def _short(s: str, n: int) -> str:
+    if len(s) <= n:
+        return s
+    return f"{s[: n * 3 // 4]}\n… {len(s) - n} characters cut\n{s[-(n // 4):]}"
 
 
 def confinement_paths(cfg: dict) -> tuple[list[str], list[str]]:
@@ -113,6 +179,10 @@ def serve(cfg_json: str) -> None:
     confined = confine.apply(*confinement_paths(cfg)) if cfg.get("confine", True) else []
     policy = Policy(cfg["forbid"], cfg["policy_message"])
     sys.addaudithook(policy.hook)
+    # where the student's code is when a check runs out of time: faulthandler writes every
+    # thread's stack to (a copy of) stderr shortly before the parent's deadline, and the parent
+    # reads "stopped at engine.py:42 in backward" from the stderr tail
+    stack_fd = os.dup(2)
     sys.path.insert(0, root)
     os.chdir(cfg["cwd"])
     while True:
@@ -123,6 +193,7 @@ def serve(cfg_json: str) -> None:
         if type(req) is not dict or req.get("op") == "stop":
             return
         reply = {"id": req.get("id")}
+        _watch(stack_fd, req.get("timeout"))
         try:
             if req.get("op") == "import":
                 # the parent asks for this first, under the timeout, so that an import that
@@ -132,8 +203,8 @@ def serve(cfg_json: str) -> None:
                 except BaseException as e:
                     if isinstance(e, (NotImplementedError, PolicyViolation)):
                         raise
-                    reply.update(status="import_error", message="importing your package "
-                                 "failed:\n" + describe(e, root))
+                    reply.update(status="import_error", message="your package failed to "
+                                 "import: " + describe(e, root))
                 else:
                     reply.update(status="ok", value={"confinement": confined})
             else:
@@ -144,6 +215,12 @@ def serve(cfg_json: str) -> None:
                 probe_runtime._parent = _parent(fd_in, fd_out, req.get("id"))
                 value = fn(cfg["package"], **req["args"])
                 reply.update(status="ok", value=value)
+        except ImportFailed as e:
+            # named by the file that holds the error (a module may fail because one it imports
+            # does): the same error reached through two modules reads the same, and is said once
+            where = _origin(e.error, root) or e.what
+            reply.update(status="import_error",
+                         message=f"{where} failed to import: " + describe(e.error, root, where))
         except NotImplementedError as e:
             reply.update(status="not_implemented", message=describe(e, root))
         except Missing as e:
@@ -152,6 +229,7 @@ def serve(cfg_json: str) -> None:
             reply.update(status="policy", message=str(e))
         except BaseException as e:  # noqa: BLE001 - whatever student code raises is its answer
             reply.update(status="error", message=describe(e, root))
+        faulthandler.cancel_dump_traceback_later()
         if policy.violations and reply.get("status") == "ok":
             reply = {"id": req["id"], "status": "policy",
                      "message": f"{policy.message} ({', '.join(policy.violations)})"}
@@ -179,6 +257,17 @@ def _parent(fd_in: int, fd_out: int, rid):
             raise TypeError(str(answer["error"]))
         return answer.get("value")
     return ask
+
+
+def _watch(fd: int, timeout) -> None:
+    """Dump the stacks to `fd` a little before the parent's deadline for this request."""
+    if type(timeout) not in (int, float) or not 0 < timeout < 1e6:
+        return
+    try:
+        faulthandler.dump_traceback_later(max(timeout - min(1.0, 0.1 * timeout), 0.05),
+                                          file=fd)
+    except (OSError, ValueError, RuntimeError):
+        pass
 
 
 def _seed(seed: int) -> None:

@@ -22,6 +22,42 @@ class PolicyViolation(ImportError):
     """The submission did something its lecture's policy forbids."""
 
 
+class ImportFailed(Exception):
+    """Importing one of the student's modules raised (a syntax error, a bad import, an error at
+    module level): the worker reports it once, as the student's error, with file and line."""
+
+    def __init__(self, what: str, error: BaseException):
+        super().__init__(what)
+        self.what, self.error = what, error
+
+
+class WrongType(TypeError):
+    """The student's function returned something of the wrong kind (see `expect`)."""
+
+
+def _kind(value) -> str:
+    t = type(value)
+    if value is None or t.__module__ in ("builtins", None):
+        return "None" if value is None else t.__qualname__
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def expect(value, kind, what: str, expected: str | None = None):
+    """Return `value` if it is an instance of `kind` (a type or a tuple of types), else fail
+    the way a student reads it: "your Value.__add__ returned float; expected a Value".
+
+    Probes call this on what the student's code returned before using it, so that a wrong
+    return type is named, instead of showing the probe's own AttributeError:
+        out = expect(a + b, Value, "Value.__add__")
+    """
+    if isinstance(value, kind):
+        return value
+    if expected is None:
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(f"a {k.__name__}" for k in kinds)
+    raise WrongType(f"your {what} returned {_kind(value)}; expected {expected}")
+
+
 _parent = None   # set by the worker for each request: (name, args) -> the parent's answer
 
 
@@ -53,13 +89,18 @@ def registry(lecture: str) -> dict:
 
 
 def module(package: str, name: str):
-    """Import `package.name` from the submission, or say it is missing."""
+    """Import `package.name` from the submission, or say it is missing, or that importing it
+    failed (`ImportFailed`: reported once per distinct error, as the student's error)."""
     try:
         return importlib.import_module(f"{package}.{name}")
     except ModuleNotFoundError as e:
         if e.name in (f"{package}.{name}", package):
             raise Missing(f"{package}/{name}.py") from None
+        raise ImportFailed(f"{package}/{name}.py", e) from None
+    except (NotImplementedError, PolicyViolation, Missing):
         raise
+    except Exception as e:  # noqa: BLE001 - SyntaxError, ImportError, errors at module level
+        raise ImportFailed(f"{package}/{name}.py", e) from None
 
 
 def attr(obj, name: str, label: str | None = None):
