@@ -10,7 +10,6 @@ import ast
 import hashlib
 import os
 import platform
-import re
 import secrets
 import string
 import time
@@ -21,10 +20,13 @@ from pathlib import Path
 from . import __version__
 from .check import CheckFailed, Context, ProbeFailed, registry
 from .config import ConfigError, Course, Lecture
+from .escapes import Unscannable
+from .escapes import scan as escape_scan
 from .finder import locate
 from .results import CheckResult, LectureResult, Run, SubmissionResult
 from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
 from .snapshot import Refused, show, snapshot
+from .worker import wire
 
 NOT_IMPL = "not implemented yet: fill in the '# YOUR CODE HERE' part"
 WORKER_ENV: dict[str, str] = {}   # extra env for every worker (e.g. TIKTOKEN_CACHE_DIR)
@@ -137,6 +139,16 @@ def _refusal(lec: Lecture, pkg_dir: Path, limits=None) -> tuple[str, str] | None
         return "refused", f"refused: {e}"
     if violations:
         return "policy", f"policy violation: {lec.policy.message}\n  " + "\n  ".join(violations)
+    if lec.policy.refuse_escapes:
+        try:
+            escapes = escape_scan(pkg_dir, lec.package,
+                                  *([limits.scan_kb << 10] if limits else []))
+        except Unscannable as e:
+            return "refused", f"refused: {e}"
+        if escapes:
+            return "policy", (f"policy violation: {lec.policy.message}; so this package may "
+                               "not use what could switch off or hide from the grader's guard "
+                               "(grader/escapes.py):\n  " + "\n  ".join(escapes[:20]))
     return None
 
 
@@ -157,7 +169,7 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
                       memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
                       reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
                       policy_message=lec.policy.message, preload=lec.preload,
-                      env=env, binds=binds)
+                      env=env, binds=binds, bounds=wire.Bounds.from_limits(course.limits))
     worker = WORKER_CLASS(spec, layer)
     worker.start()
     return worker
@@ -193,7 +205,6 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         return result
     worker = worker or start_worker(course, lid, path, layer)
     import_failure = None
-    seen_imports: dict[str, str] = {}   # a module's import error -> what later checks say
     try:
         for cfg in lec.checks:
             t0 = time.perf_counter()
@@ -215,14 +226,8 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
             except ProbeFailed as e:
                 status = e.status
                 msg = NOT_IMPL if status == "not_implemented" else str(e)
-                if getattr(worker, "broken", None) is not None:
-                    # the package itself failed to import: said once, here; the rest point here
-                    import_failure = (status, _not_graded(cfg.id, msg))
-                elif status == "import_error":   # one module failed: said once per error
-                    if msg in seen_imports:
-                        msg = seen_imports[msg]
-                    else:
-                        seen_imports[msg] = _not_graded(cfg.id, msg)
+                if status == "import_error":
+                    import_failure = (status, msg)
                 add(cfg, status, msg)
             except Exception as e:  # a bug in a check must cost one check, never the run
                 add(cfg, "error", f"grader bug in check {cfg.id} (not your fault; please report "
@@ -235,16 +240,6 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
     finally:
         worker.close()
     return result
-
-
-def _not_graded(first: str, msg: str) -> str:
-    """What a check says when the import error it hit was reported in full by check `first`."""
-    line = msg.split("\n", 1)[0]
-    head, sep, rest = line.partition(" failed to import: ")
-    kind = re.match(r"\w+(Error|Exception|Exit|Interrupt)\b", rest) if sep else None
-    if len(line) > 64:
-        line = f"{head} failed to import ({kind.group(0)})" if kind else line[:63] + "…"
-    return f"not graded (see {first}): {line}"
 
 
 def _with_hint(msg: str, hint: str) -> str:

@@ -226,6 +226,7 @@ class WorkerSpec:
     preload: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     binds: list[str] = field(default_factory=list)
+    bounds: wire.Bounds = wire.DEFAULT    # what one reply's JSON may hold (course.yaml limits)
 
 
 class Worker:
@@ -413,9 +414,16 @@ class Worker:
         except wire.WireError as e:
             return self._bad(during, str(e) if "larger than" in str(e) else "")
         try:
-            reply = wire.decode(payload)
-        except wire.WireError:
+            reply = wire.decode(payload, self.spec.bounds)
+        except wire.WireError as e:
+            if e.bound:     # a reply past a bound: the student's code returned too much
+                self.kill()
+                return Reply("bad_reply", message=f"this check's reply was refused{during}: {e}."
+                             " Does your code return far more, or far deeper nested, data than "
+                             "the exercise asks for?")
             return self._bad(during)
+        finally:
+            del payload     # its arrays keep what they view; the rest goes now
         if (type(reply) is not dict or reply.get("id") != rid
                 or reply.get("status") not in STATUSES):
             return self._bad(during)
@@ -471,33 +479,35 @@ class Worker:
         except OSError:
             pass
 
-    def _read(self, deadline: float) -> bytes:
+    def _read(self, deadline: float) -> bytearray:
+        """One framed reply, read straight into a buffer of its announced size (checked against
+        reply_mb first): one copy of the bytes in the parent, which decoding's arrays then view.
+        Bytes after it stay in the pipe, where `_stale` finds them before the next request."""
         cap = self.spec.reply_mb * 1024 * 1024
-        buf = bytearray()
-        need = 8
         self.silent = True
-        while True:
-            while len(buf) < need:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                ready, _, _ = select.select([self.rep_r], [], [], left)
-                if not ready:
-                    raise TimeoutError
-                chunk = os.read(self.rep_r, 1 << 20)
-                if not chunk:
-                    raise EOFError
-                self.silent = False
-                buf += chunk
-            if need == 8:
-                n = int.from_bytes(buf[:8], "big")
-                if n > cap:
-                    raise wire.WireError(f"reply larger than {self.spec.reply_mb} MB")
-                need = 8 + n
-                continue
-            if len(buf) > need:
-                raise wire.WireError("extra bytes after the reply")
-            return bytes(buf[8:])
+        head = bytearray(8)
+        self._fill(memoryview(head), deadline)
+        n = int.from_bytes(head, "big")
+        if n > cap:
+            raise wire.WireError(f"reply larger than {self.spec.reply_mb} MB")
+        buf = bytearray(n)
+        self._fill(memoryview(buf), deadline)
+        return buf
+
+    def _fill(self, view: memoryview, deadline: float) -> None:
+        pos = 0
+        while pos < len(view):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.rep_r], [], [], left)
+            if not ready:
+                raise TimeoutError
+            got = os.readv(self.rep_r, [view[pos:pos + (1 << 20)]])
+            if not got:
+                raise EOFError
+            self.silent = False
+            pos += got
 
     def _crashed(self, during: str = "") -> Reply:
         try:           # the channel closed: the worker is gone, or closed it and lives on
