@@ -10,6 +10,7 @@ import ast
 import hashlib
 import os
 import platform
+import re
 import secrets
 import string
 import time
@@ -205,6 +206,7 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         return result
     worker = worker or start_worker(course, lid, path, layer)
     import_failure = None
+    seen_imports: dict[str, str] = {}   # a module's import error -> what later checks say
     try:
         for cfg in lec.checks:
             t0 = time.perf_counter()
@@ -226,8 +228,14 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
             except ProbeFailed as e:
                 status = e.status
                 msg = NOT_IMPL if status == "not_implemented" else str(e)
-                if status == "import_error":
-                    import_failure = (status, msg)
+                if getattr(worker, "broken", None) is not None:
+                    # the package itself failed to import: said once, here; the rest point here
+                    import_failure = (status, _not_graded(cfg.id, msg))
+                elif status == "import_error":   # one module failed: said once per error
+                    if msg in seen_imports:
+                        msg = seen_imports[msg]
+                    else:
+                        seen_imports[msg] = _not_graded(cfg.id, msg)
                 add(cfg, status, msg)
             except Exception as e:  # a bug in a check must cost one check, never the run
                 add(cfg, "error", f"grader bug in check {cfg.id} (not your fault; please report "
@@ -240,6 +248,16 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
     finally:
         worker.close()
     return result
+
+
+def _not_graded(first: str, msg: str) -> str:
+    """What a check says when the import error it hit was reported in full by check `first`."""
+    line = msg.split("\n", 1)[0]
+    head, sep, rest = line.partition(" failed to import: ")
+    kind = re.match(r"\w+(Error|Exception|Exit|Interrupt)\b", rest) if sep else None
+    if len(line) > 64:
+        line = f"{head} failed to import ({kind.group(0)})" if kind else line[:63] + "…"
+    return f"not graded (see {first}): {line}"
 
 
 def _with_hint(msg: str, hint: str) -> str:
