@@ -6,7 +6,9 @@ It runs the same probes in the grader's own process (no sandbox, no isolation), 
 from __future__ import annotations
 
 import importlib
+import os
 import random
+import shutil
 import sys
 import tempfile
 import traceback
@@ -44,6 +46,7 @@ class InProcessWorker:
         from zth_worker.probes import registry
         self.probes = registry(spec.lecture)
         self.student = importlib.import_module(spec.package)
+        self.cwd = tempfile.mkdtemp(prefix="zth-inprocess-cwd-")
 
     def start(self):
         pass
@@ -52,6 +55,16 @@ class InProcessWorker:
         random.seed(seed)
         if "torch" in sys.modules:
             sys.modules["torch"].manual_seed(seed)
+        # like the real worker, in a private temporary working directory: probes that save
+        # files (minbpe's save/load writes zth_tok.model) must not write into the repo
+        here = os.getcwd()
+        os.chdir(self.cwd)
+        try:
+            return self._call(probe, args)
+        finally:
+            os.chdir(here)
+
+    def _call(self, probe, args):
         try:
             # the same serialisation both ways as the real worker, to compare like with like
             args = wire.decode(wire.encode(args))
@@ -68,6 +81,7 @@ class InProcessWorker:
             return Reply("error", message=traceback.format_exc(limit=3))
 
     def close(self):
+        shutil.rmtree(self.cwd, ignore_errors=True)
         root = str(self.spec.package_dir.parent)
         if root in sys.path:
             sys.path.remove(root)

@@ -301,7 +301,7 @@ def _rate_bar(rate: float) -> str:
     return f'<span class="bar {kind}" style="width:{round(100 * rate)}px"></span>'
 
 
-def to_html(cs: ClassStats, report_links: bool = True) -> str:
+def to_html(cs: ClassStats) -> str:
     from .reports import stamp
     run = cs.run
     n = len(run.submissions)
@@ -374,9 +374,7 @@ def to_html(cs: ClassStats, report_links: bool = True) -> str:
                    + "".join(f'<td class="num">{by[lid]:g}</td>' if lid in by
                              else '<td class="num">—</td>' for lid, _ in cs.lectures)
                    + f'<td class="num">{sub.points:g}/{sub.max_points:g}</td>'
-                   f'<td class="num">{pct}</td><td>'
-                   + (f'<a href="{_e(link)}">report</a>' if report_links else "")
-                   + "</td></tr>")
+                   f'<td class="num">{pct}</td><td><a href="{_e(link)}">report</a></td></tr>')
     out.append("</tbody></table>")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"

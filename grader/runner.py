@@ -375,7 +375,3 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
     run.versions = versions(course)  # imports torch: after the first worker was spawned
     run.timings["total"] = round(time.perf_counter() - t0, 4)
     return run
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

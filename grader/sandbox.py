@@ -538,9 +538,6 @@ class Worker:
         return Reply("crashed", message=f"the worker process {why}{during}" +
                      (f"\nlast lines of stderr:\n{last}" if last else ""))
 
-    def output(self) -> str:
-        return self.out.text() if self.proc or self.out else ""
-
 
 _DUMP_FRAME = re.compile(r'^\s+File "(.+)", line (\d+) in (\S+)$')
 

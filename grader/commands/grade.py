@@ -12,7 +12,7 @@ def stderr_console():
     return Console(stderr=True)
 
 
-def emit(run, fmts: list[str], out: str | None, out_dir: str | None, console=None) -> None:
+def emit(run, fmts: list[str], out: str | None, out_dir: str | None) -> None:
     """Render `run` in each format: to --out, to --out-dir under fixed names, or to stdout."""
     from ..reports import FORMATS, RENDER, to_table
     from ..util import write_outputs
@@ -27,7 +27,7 @@ def emit(run, fmts: list[str], out: str | None, out_dir: str | None, console=Non
                 to_table(run, Console(file=buf, width=140, color_system=None))
                 write_outputs({fmt: buf.getvalue()}, {fmt: "report.txt"}, out, out_dir)
             else:
-                to_table(run, console)
+                to_table(run)
             continue
         write_outputs({fmt: RENDER[fmt](run)}, FORMATS, out, out_dir)
 
