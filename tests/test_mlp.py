@@ -63,6 +63,38 @@ BUGS = {
     "gradients_never_reset": (
         {"train.py": [("        for p in parameters:\n            p.grad = None\n", "")]},
         {"mlp.train"}),
+    # issue #16: the docstring says "shuffle a copy" and leaves the global random state alone
+    "split_shuffles_the_callers_list_in_place": (
+        {"data.py": [("    words = list(words)\n    random.Random(seed).shuffle(words)",
+                      "    random.Random(seed).shuffle(words)")]},
+        {"mlp.split"}),
+    "split_reseeds_the_global_rng": (
+        {"data.py": [("    random.Random(seed).shuffle(words)",
+                      "    random.seed(seed)\n    random.shuffle(words)")]},
+        {"mlp.split"}),
+    "split_reseeds_torch": (
+        {"data.py": [("    random.Random(seed).shuffle(words)",
+                      "    torch.manual_seed(seed)\n    random.Random(seed).shuffle(words)")]},
+        {"mlp.split"}),
+    # issues #15/#16: the learning-rate schedule is verified, every step of it
+    "lr_never_decays": (
+        {"train.py": [("            p.data += -lr(i) * p.grad\n",
+                       "            p.data += -lr(0) * p.grad\n")]},
+        {"mlp.train"}),
+    "lr_decays_at_its_own_step": (
+        {"train.py": [("            p.data += -lr(i) * p.grad\n",
+                       ("            p.data += -(lr(0) if i < steps // 2 else lr(0) / 10)"
+                        " * p.grad\n"))]},
+        {"mlp.train"}),
+    "lr_of_the_next_step": (
+        {"train.py": [("            p.data += -lr(i) * p.grad\n",
+                       "            p.data += -lr(i + 1) * p.grad\n")]},
+        {"mlp.train"}),
+    "batches_without_the_generator": (
+        {"train.py": [("        ix = torch.randint(0, X.shape[0], (batch_size,), "
+                       "generator=generator)\n",
+                       "        ix = torch.randint(0, X.shape[0], (batch_size,))\n")]},
+        {"mlp.train"}),
     "sample_never_slides_the_context": (
         {"model.py": [("            context = context[1:] + [ix]\n", "")]}, {"mlp.sample"}),
     "init_not_calibrated": (

@@ -31,6 +31,8 @@ def build_dataset(words, block_size=3):
 def split_words(words, seed=42):
     """The lecture's split: shuffle a copy of `words` exactly as random.seed(seed) followed by
     random.shuffle(words) would, then cut at n1 = int(0.8 * n) and n2 = int(0.9 * n).
-    Returns (train, dev, test) lists of words."""
+    Returns (train, dev, test) lists of words. The caller's list and the global random state
+    (`random`, torch) stay as they were: shuffle with a generator of its own,
+    random.Random(seed)."""
     # YOUR CODE HERE
     raise NotImplementedError()

@@ -73,7 +73,8 @@ VARIANTS = {
             {"bigram.dataset", "bigram.gradient_descent"}),
     },
     "mlp": {
-        "padded_window_dataset_and_global_shuffle": ({"data.py": [
+        # the lecture's global random.seed + random.shuffle, with the caller's state put back
+        "padded_window_dataset_and_global_shuffle_restored": ({"data.py": [
             ("    for w in words:\n        context = [0] * block_size\n"
              "        for ch in w + '.':\n            ix = stoi[ch]\n"
              "            X.append(context)\n            Y.append(ix)\n"
@@ -86,7 +87,8 @@ VARIANTS = {
             ("    words = list(words)\n"
              "    random.Random(seed).shuffle(words)  # same permutation as random.seed(seed); "
              "random.shuffle\n",
-             "    words = words[:]\n    random.seed(seed)\n    random.shuffle(words)\n")]},
+             "    words = words[:]\n    state = random.getstate()\n    random.seed(seed)\n"
+             "    random.shuffle(words)\n    random.setstate(state)\n")]},
             {"mlp.dataset", "mlp.split", "mlp.pipeline"}),
         "cat_unbind_hidden_and_log_softmax_loss": ({"model.py": [
             ("    return torch.tanh(emb.view(emb.shape[0], -1) @ W1 + b1)\n",

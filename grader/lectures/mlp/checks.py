@@ -6,6 +6,7 @@ pass, loss and gradients, the same torch loop for the first training steps, and 
 """
 from __future__ import annotations
 
+import io
 import math
 import random
 import string
@@ -22,6 +23,7 @@ from ..bigram.checks import random_words
 CHARS = "." + string.ascii_lowercase
 STOI = {c: i for i, c in enumerate(CHARS)}
 NAMES = ("C", "W1", "b1", "W2", "b2")
+DTYPE = torch.float32    # the replay of mlp.train: as the lecture trains (float32)
 
 
 # -- oracles --------------------------------------------------------------------------------
@@ -96,17 +98,36 @@ def dataset(ctx: Context):
         _check_dataset(ctx, g, words, bs, f"build_dataset({words[:2]}..., block_size={bs})")
 
 
+def global_draws(worker_seed: int) -> dict:
+    """What the worker's global generators draw next if nothing used them since it seeded them."""
+    g = torch.Generator().manual_seed(worker_seed)
+    return {"random": random.Random(worker_seed).getrandbits(62),
+            "torch": int(torch.randint(0, 2**62, (1,), generator=g).item())}
+
+
 @check("mlp.split")
 def split(ctx: Context):
     words = names_sample(ctx.rng, int(ctx.rng.integers(100, 400)))
     for seed in (42, int(ctx.rng.integers(10**6))):
-        got = ctx.probe("split", words=words, seed=seed)
-        want = split_words(words, seed)
-        ctx.ensure(type(got) is list and len(got) == 3, "split_words: expected (train, dev, test)")
-        for g, w, name in zip(got, want, ("train", "dev", "test")):
+        got = ctx.mapping(ctx.probe("split", words=words, seed=seed), "split_words",
+                          ("parts", "caller", "random", "torch"))
+        parts, want = got["parts"], split_words(words, seed)
+        ctx.ensure(type(parts) is list and len(parts) == 3,
+                   "split_words: expected (train, dev, test)")
+        for g, w, name in zip(parts, want, ("train", "dev", "test")):
             ctx.ensure(g == w, f"split_words(words, {seed}): {name} differs from shuffling a copy "
                        f"as random.seed({seed}); random.shuffle(words) and cutting at int(0.8n), "
                        f"int(0.9n) ({len(w)} words expected, got {len(g)})")
+        # side effects the docstring forbids: the parent knows the caller's list and the next
+        # draw of each global generator (seeded by the worker with a key-derived seed)
+        ctx.ensure(got["caller"] == words, f"split_words(words, {seed}) changed the caller's list "
+                   "(shuffled it in place): shuffle a copy, e.g. list(words)")
+        draws = global_draws(ctx.worker_seed)
+        for key, how in (("random", "random.seed / random.shuffle"),
+                         ("torch", "torch.manual_seed or torch's global generator")):
+            ctx.ensure(got[key] == draws[key], f"split_words(words, {seed}) changed the global "
+                       f"{key} state ({how}): use a generator of its own, random.Random(seed), "
+                       "so the caller's random numbers stay as they were")
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -199,51 +220,185 @@ def sample(ctx: Context):
 
 
 # -- training -------------------------------------------------------------------------------
-def replay(params, X, Y, steps: int, batch_size: int, lr: float, seed: int) -> list[float]:
-    """The first `steps` steps of the specified loop, in torch float32."""
-    ps = [torch.tensor(p).requires_grad_(True) for p in params]
-    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+def batches(seed: int, n: int, steps: int, batch_size: int) -> torch.Tensor:
+    """The minibatch indices of every step, drawn as the specified loop draws them."""
     g = torch.Generator().manual_seed(seed)
-    losses = []
-    for _ in range(steps):
-        ix = torch.randint(0, Xt.shape[0], (batch_size,), generator=g)
-        C, W1, b1, W2, b2 = ps
-        emb = C[Xt[ix]]
-        h = torch.tanh(emb.view(emb.shape[0], -1) @ W1 + b1)
-        loss = F.cross_entropy(h @ W2 + b2, Yt[ix])
-        for p in ps:
-            p.grad = None
-        loss.backward()
+    return torch.stack([torch.randint(0, n, (batch_size,), generator=g) for _ in range(steps)])
+
+
+def replay_segments(starts, X, Y, idx: torch.Tensor, lrs: np.ndarray):
+    """The specified loop in float32 like the lecture, every segment at once: segment s starts
+    from the parameters `starts[s]` (five arrays), takes the minibatches idx[s] (steps × batch)
+    with the learning rates lrs[s]. Batched over segments, so replaying a whole run costs as
+    many torch calls as one segment. Returns the losses (segments × steps) and the end
+    parameters."""
+    ps = [torch.tensor(np.stack([st[i] for st in starts])).to(DTYPE).requires_grad_(True)
+          for i in range(5)]
+    C, W1, b1, W2, b2 = ps
+    S, L, B = idx.shape
+    Xt, Yt = torch.as_tensor(X), torch.as_tensor(Y)
+    rows = torch.arange(S).view(S, 1, 1)
+    lr = torch.as_tensor(lrs, dtype=DTYPE)
+    losses = torch.empty(S, L, dtype=DTYPE)
+    for t in range(L):
+        ix = idx[:, t]
+        emb = C[rows, Xt[ix]]                                   # S × B × block × n_embd
+        h = torch.tanh(emb.reshape(S, B, -1) @ W1 + b1[:, None])
+        logits = h @ W2 + b2[:, None]
+        loss = F.cross_entropy(logits.reshape(S * B, -1), Yt[ix].reshape(-1),
+                               reduction="none").view(S, B).mean(1)
+        grads = torch.autograd.grad(loss.sum(), ps)
         with torch.no_grad():
-            for p in ps:
-                p -= lr * p.grad
-        losses.append(loss.item())
-    return losses
+            for q, g in zip(ps, grads):
+                q -= lr[:, t].view(S, *[1] * (q.dim() - 1)) * g
+        losses[:, t] = loss.detach()
+    return losses.numpy(), [q.detach().numpy() for q in ps]
+
+
+def _excess(got: np.ndarray, want: np.ndarray, tol) -> np.ndarray:
+    """How far each value is outside the tolerance (> 0: outside; NaN counts as infinitely far)."""
+    err = np.abs(got - want) - (tol.atol + tol.rtol * np.abs(want))
+    return np.where(np.isnan(err), np.inf, err)
+
+
+def _g(x) -> str:
+    return f"{float(x):.3g}"
+
+
+def loss_figure(got: np.ndarray, want: np.ndarray, decay_at: int, first: int | None,
+                tol) -> str:
+    """Top: the student's minibatch losses and the replayed ones (means over 10 steps). Bottom:
+    their difference (the largest in each 10 steps) against the tolerance band, the part
+    outside it in red. The
+    learning-rate drop and the first divergence are marked. Deterministic SVG (fixed hash salt,
+    no date, no creator), so the same seed gives the same report."""
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+    w = 10
+    n = len(got) // w * w
+    x = np.arange(0, n, w) + (w - 1) / 2
+    clip = lambda v: np.clip(np.nan_to_num(v, nan=1e3, posinf=1e3, neginf=-1e3), -1e3, 1e3)  # noqa: E731
+    mean = lambda v: clip(v)[:n].reshape(-1, w).mean(1)  # noqa: E731
+    d = clip(got - want)[:n].reshape(-1, w)
+    diff = d[np.arange(len(d)), np.abs(d).argmax(1)]
+    band = (tol.atol + tol.rtol * np.abs(clip(want)))[:n].reshape(-1, w).min(1)
+    with matplotlib.rc_context({"svg.hashsalt": "zth-mlp-train", "svg.fonttype": "none",
+                                "font.size": 8, "path.simplify": True}):
+        fig = Figure(figsize=(7, 4.2))
+        FigureCanvasSVG(fig)
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        top.plot(x, mean(want), color="#2b7bba", lw=3, alpha=0.45, label="expected (replayed)")
+        top.plot(x, mean(got), color="#222222", lw=0.8, label="your run")
+        top.set_ylabel("loss (mean of 10 steps)")
+        lo, hi = np.percentile(np.concatenate([mean(want), mean(got)]), [0, 98])
+        top.set_ylim(lo - 0.1, hi + 0.3)
+        bottom.fill_between(x, -band, band, color="#2b7bba", alpha=0.3, lw=0,
+                            label=f"tolerance ({tol})")
+        out = np.abs(diff) > band
+        bottom.plot(x, diff, color="#222222", lw=0.6, label="your loss − expected")
+        bottom.plot(x[out], diff[out], "o", color="#d62728", ms=2,
+                    label="outside tolerance")
+        bottom.set_yscale("symlog", linthresh=float(band.max()))
+        bottom.set_ylabel("difference")
+        bottom.set_xlabel("step")
+        for ax in (top, bottom):
+            ax.axvline(decay_at, color="#777777", ls="--", lw=0.8)
+            if first is not None:
+                ax.axvline(first, color="#d62728", lw=0.8)
+        title = f"learning rate drops at step {decay_at} (dashed)"
+        if first is not None:
+            title += f"; first divergence at step {first} (red)"
+        top.set_title(title, loc="left")
+        handles = [h for ax in (top, bottom) for h in ax.get_legend_handles_labels()[0]]
+        fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False)
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return buf.getvalue()
 
 
 @check("mlp.train")
 def train(ctx: Context):
     p = ctx.params
+    steps, seg, bs = p["steps"], p["segment"], p["batch_size"]
     words = names_sample(ctx.rng, p["train_words"] + p["dev_words"])
     Xtr, Ytr = build_dataset(words[:p["train_words"]], 3)
     Xdev, Ydev = build_dataset(words[p["train_words"]:], 3)
     params = random_params(ctx.rng, 3, p["n_embd"], p["n_hidden"], 0.01)
     params[4][:] = 0
     seed = int(ctx.rng.integers(2**31))
-    got = ctx.mapping(ctx.probe("train", params=params, X=Xtr, Y=Ytr, steps=p["steps"],
-                                batch_size=p["batch_size"], lr=p["lr"], decay_at=p["decay_at"],
-                                lr_after=p["lr_after"], seed=seed), "train", ("params", "losses"))
-    losses = ctx.numbers(got["losses"], "the returned losses", p["steps"])
-    k = p["replay"]
-    ctx.close(losses[:k], replay(params, Xtr, Ytr, k, p["batch_size"], p["lr"], seed),
-              f"minibatch loss of the first {k} steps (batches drawn with torch.randint(0, "
-              "X.shape[0], (batch_size,), generator=g), update p.data += -lr * p.grad)",
-              lambda i: f"step {i}")
-    trained = _params_reply(ctx, got["params"], [q.shape for q in params], "trained parameters")
-    ctx.ensure(all(np.isfinite(q).all() for q in trained), "training produced NaN or inf weights")
-    dev = loss64(trained, Xdev, Ydev)
+    # the schedule changes inside the verified run, at a step the worker cannot guess
+    decay_at = int(ctx.rng.integers(*p["decay_range"]))
+    lr, lr_after = p["lr"], p["lr_after"]
+    got = ctx.mapping(ctx.probe("train", params=params, X=Xtr, Y=Ytr, steps=steps, segment=seg,
+                                batch_size=bs, lr=lr, decay_at=decay_at, lr_after=lr_after,
+                                seed=seed), "train", ("losses", "checkpoints"))
+    losses = ctx.numbers(got["losses"], "the returned losses", steps)
+    n_seg = steps // seg
+    cps = got["checkpoints"]
+    ctx.ensure(type(cps) is list and len(cps) == n_seg, f"expected the parameters after each of "
+               f"the {n_seg} segments")
+    shapes = [q.shape for q in params]
+    cps = [_params_reply(ctx, c, shapes, f"parameters after step {(k + 1) * seg}")
+           for k, c in enumerate(cps)]
+    # replay every segment from the parameters it started from: the first from the parent's
+    # own initial weights, each next one from the checkpoint before it; so every step of the
+    # run, and the final weights, are tied to the run the parent asked for
+    idx = batches(seed, len(Ytr), steps, bs).view(n_seg, seg, bs)
+    lrs = np.where(np.arange(steps) < decay_at, lr, lr_after).reshape(n_seg, seg)
+    want, ends = replay_segments([params] + cps[:-1], Xtr, Ytr, idx, lrs)
+    want = want.reshape(-1)
+    tol = ctx.tol
+    loss_ex = _excess(losses, want, tol)
+    cp_ex = np.array([max(_excess(c[i].astype(np.float64), ends[i][k], tol).max()
+                          for i in range(5)) for k, c in enumerate(cps)])
+    bad_steps = np.flatnonzero(loss_ex > 0)
+    bad_cps = np.flatnonzero(cp_ex > 0)
+    if bad_steps.size or bad_cps.size:
+        first_step = int(bad_steps[0]) if bad_steps.size else steps
+        first_cp = int(bad_cps[0]) if bad_cps.size else n_seg
+        sched = (f"lr {lr:g} for steps 0..{decay_at - 1}, {lr_after:g} from step {decay_at} "
+                 "on: use lr(i) at step i")
+        if first_step < (first_cp + 1) * seg:
+            i = first_step
+            start = i // seg * seg
+            origin = ("the initial weights" if start == 0
+                      else f"your parameters after step {start}")
+            cause = (f"; so the update of step {i - 1} or the loss of step {i} is wrong"
+                     if i > start else "")
+            head = (f"step {i}: minibatch loss {_g(losses[i])}, expected {_g(want[i])} "
+                    f"(replayed from {origin}{cause})")
+        else:
+            k = first_cp
+            worst = max(range(5), key=lambda j: _excess(cps[k][j].astype(np.float64),
+                                                        ends[j][k], tol).max())
+            ex = _excess(cps[k][worst].astype(np.float64), ends[worst][k], tol)
+            at = int(np.argmax(ex))
+            where = np.unravel_index(at, ex.shape)
+            head = (f"parameters after step {(k + 1) * seg}: {NAMES[worst]}"
+                    f"{list(map(int, where))} is {_g(cps[k][worst].ravel()[at])}, expected "
+                    f"{_g(ends[worst][k].ravel()[at])} (the last step's update)")
+            i = None
+        w = int(np.argmax(loss_ex))
+        worst_txt = (f"; worst at step {w}: {_g(losses[w])} vs {_g(want[w])} (abs err "
+                     f"{_g(abs(losses[w] - want[w]))})" if bad_steps.size and w != i else "")
+        if i is not None and i >= decay_at and not (bad_steps < decay_at).any():
+            hint = (f" Every step before the learning rate drops at step {decay_at} matches: "
+                    "the schedule is not followed.")
+        else:
+            hint = ""
+        ctx.figure("loss", loss_figure(losses, want, decay_at,
+                                       first_step if bad_steps.size else None, tol))
+        raise CheckFailed(
+            f"training diverges from the specified run ({tol}); first at {head}{worst_txt}. "
+            f"{bad_steps.size} of {steps} steps and {bad_cps.size} of {n_seg} checkpoints "
+            f"outside tolerance (batches: torch.randint(0, X.shape[0], (batch_size,), "
+            f"generator=generator); {sched}).{hint}")
+    final = [q[-1] for q in ends]           # the parent's own replay of the last segment
+    dev = loss64(final, Xdev, Ydev)
     ctx.ensure(dev < p["max_dev_loss"],
-               f"after {p['steps']} steps the dev loss is {dev:.3f}; it must be below "
+               f"after {steps} steps the dev loss is {dev:.3f}; it must be below "
                f"{p['max_dev_loss']} (the counting bigram model's level)")
     return f"dev loss {dev:.3f} (bound {p['max_dev_loss']})"
 

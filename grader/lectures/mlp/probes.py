@@ -5,6 +5,8 @@ requires_grad=True before the student's code sees them.
 """
 from __future__ import annotations
 
+import random
+
 import torch
 from zth_worker.probes import attr, module, probe
 from zth_worker.probes._makemore import array, number, tensor
@@ -34,10 +36,16 @@ def dataset(pkg, cases):
 
 @probe
 def split(pkg, words, seed):
-    parts = attr(module(pkg, "data"), "split_words")(list(words), seed)
+    """split_words on a list the probe keeps, then what the contract says must not change: the
+    caller's list, and the next number of the global `random` and torch generators (the worker
+    seeded both, so the parent knows what they must draw)."""
+    caller = list(words)
+    parts = attr(module(pkg, "data"), "split_words")(caller, seed)
     if not isinstance(parts, (tuple, list)) or len(parts) != 3:
         raise TypeError("split_words should return (train, dev, test)")
-    return [list(p) for p in parts]
+    return {"parts": [list(p) for p in parts], "caller": list(caller),
+            "random": random.getrandbits(62),
+            "torch": int(torch.randint(0, 2**62, (1,)).item())}
 
 
 @probe
@@ -84,14 +92,26 @@ def grads(pkg, params, X, Y):
 
 
 @probe
-def train(pkg, params, X, Y, steps, batch_size, lr, decay_at, lr_after, seed):
+def train(pkg, params, X, Y, steps, segment, batch_size, lr, decay_at, lr_after, seed):
+    """The student's `train` on the parent's initial weights, generator seed and learning-rate
+    schedule, called once per segment of `segment` steps (the generator carries on from call to
+    call; segment k gets `lr(i)` of step k * segment + i). Returns every minibatch loss and the
+    parameters after each segment: the parent replays each segment from them."""
+    fn = attr(module(pkg, "train"), "train")
     ps = _params(params)
     g = torch.Generator().manual_seed(seed)
-    losses = attr(module(pkg, "train"), "train")(
-        ps, tensor(X, torch.long), tensor(Y, torch.long), steps, batch_size=batch_size,
-        lr=lambda i: lr if i < decay_at else lr_after, generator=g)
-    return {"params": [array(p, n) for p, n in zip(ps, NAMES)],
-            "losses": [number(v, "a loss") for v in losses]}
+    X_t, Y_t = tensor(X, torch.long), tensor(Y, torch.long)
+    losses, checkpoints = [], []
+    for start in range(0, steps, segment):
+        out = fn(ps, X_t, Y_t, segment, batch_size=batch_size, generator=g,
+                 lr=lambda i, start=start: lr if start + i < decay_at else lr_after)
+        out = list(out) if isinstance(out, (list, tuple)) else out
+        if not isinstance(out, list) or len(out) != segment:
+            raise TypeError(f"train(parameters, X, Y, steps={segment}, ...) should return the "
+                            f"{segment} minibatch losses as a list")
+        losses += [number(v, "a loss") for v in out]
+        checkpoints.append([array(p, n) for p, n in zip(ps, NAMES)])
+    return {"losses": losses, "checkpoints": checkpoints}
 
 
 @probe
