@@ -1,0 +1,41 @@
+"""`zth mutate LECTURE [--sample N --seed S]`: mutation testing of the grader on one lecture."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..util import EXIT_OK, UsageError
+
+
+def cmd_mutate(args) -> int:
+    from ..config import load_course
+    from ..mutate import MUTATION_DIR, run_mutants, write_report
+
+    course = load_course(Path(args.course))
+    if args.lecture not in course.lectures:
+        raise UsageError(f"unknown lecture {args.lecture!r} (choose from "
+                         f"{', '.join(course.lectures)})")
+    if args.sample is not None and args.sample < 1:
+        raise UsageError("--sample must be at least 1")
+    report = run_mutants(course, args.lecture, args.sample, args.seed,
+                         (args.seed, args.seed + 1), args.jobs,
+                         log=lambda s: print(s, file=sys.stderr, flush=True))
+    paths = write_report(report, Path(args.out_dir) if args.out_dir else MUTATION_DIR)
+    score = f"{report['score']:.1%}" if report["score"] is not None else "n/a"
+    print(f"{args.lecture}: {report['mutants_graded']} of {report['mutants_total']} mutants, "
+          f"{report['killed']} killed, {report['timeout']} timed out, {report['survived']} "
+          f"survived, {report['equivalent']} equivalent: score {score}"
+          + (" (FLAGGED: more than 10% declared equivalent)" if report["flagged"] else ""))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return EXIT_OK
+
+
+def add_commands(sub) -> None:
+    m = sub.add_parser("mutate", help="mutation testing: plant bugs in the reference, count "
+                       "the ones the checks catch")
+    m.add_argument("lecture")
+    m.add_argument("--sample", type=int, default=None, help="grade N mutants drawn with --seed")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--jobs", type=int, default=2)
+    m.add_argument("--out-dir", default=None, help="default: mutation/ in the repo")
+    m.set_defaults(func=cmd_mutate)
