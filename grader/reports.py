@@ -37,6 +37,7 @@ NAME_LIMIT = 200        # student ids, paths, notes' lines
 OUTPUT_LIMIT = 2_000    # the worker's stdout tail kept with each lecture
 FIGURE_LIMIT = 256_000  # bytes of one figure's SVG, and 384 kB of figures per submission
 FIGURES_PER_SUBMISSION = 384_000
+TABLE_LIMIT, TABLE_LINES = 1_500, 30   # one message in the terminal table
 
 
 def _pts(x: float) -> str:
@@ -133,7 +134,9 @@ def to_table(run: Run, console=None, verbose: bool = True) -> None:
             for c in lec.checks:
                 style = "green" if c.passed else ("yellow" if c.status == "not_implemented"
                                                   else "red")
-                detail = c.message if (verbose or not c.passed) else ""
+                # the terminal gets a shorter view than the files (which keep 4 kB)
+                detail = (text.clean(c.message, limit=TABLE_LIMIT, lines=TABLE_LINES)
+                          if (verbose or not c.passed) else "")
                 t.add_row(Text(c.id + (" (bonus)" if c.bonus else "")),
                           Text(LABELS.get(c.status, c.status), style=style),
                           Text(f"{_pts(c.points)}/{_pts(c.max_points)}"), Text(detail))
@@ -234,12 +237,13 @@ h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 32px 0 6p
           border-radius: 6px; padding: 8px 12px; margin: 10px 0 4px; font-size: 13.5px;
           overflow-x: auto; white-space: pre; }
 code, pre, .replay { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-table.verdicts { border-collapse: collapse; width: 100%; margin-top: 8px; }
+table.verdicts { border-collapse: collapse; width: 100%; margin-top: 8px; table-layout: fixed; }
+col.check { width: 24%; } col.result { width: 96px; } col.points { width: 72px; }
 table.verdicts > thead th { text-align: left; font-size: 13px; color: var(--dim);
           border-bottom: 2px solid var(--line); padding: 6px 8px; }
 table.verdicts > tbody > tr > td { border-bottom: 1px solid var(--line); padding: 7px 8px;
           vertical-align: top; }
-td.check { white-space: nowrap; } td.points { text-align: right; white-space: nowrap; }
+td.check { overflow-wrap: anywhere; } td.points { text-align: right; white-space: nowrap; }
 td.check .title { display: block; color: var(--dim); font-size: 12.5px; white-space: normal; }
 .badge { display: inline-block; min-width: 58px; text-align: center; font-weight: 600;
          font-size: 12px; border-radius: 10px; padding: 1px 8px; color: #fff; }
@@ -253,8 +257,13 @@ table.diff { border-collapse: collapse; margin: 6px 0; font-size: 12.5px; }
 table.diff th, table.diff td { border: 1px solid var(--line); padding: 2px 8px;
          font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 table.diff th { background: var(--soft); }
-figure { margin: 10px 0 2px; } figcaption { font-size: 12.5px; color: var(--dim); }
-figure svg { max-width: 100%; height: auto; display: block; }
+tr.figures > td { padding: 0 8px 10px; border-bottom: 1px solid var(--line); }
+tr.has-figures > td { border-bottom: none !important; }
+figure { margin: 4px 0 6px; overflow-x: auto; border: 1px solid var(--line); border-radius: 6px;
+         background: #fff; }
+figcaption { font-size: 12.5px; color: var(--dim); padding: 4px 8px;
+             border-bottom: 1px solid var(--line); background: var(--soft); }
+figure svg { display: block; max-width: none; height: auto; margin: 6px; zoom: 0.8; }
 details { margin-top: 10px; } summary { cursor: pointer; color: var(--dim); font-size: 13px; }
 details pre { background: var(--soft); padding: 8px; font-size: 12.5px; white-space: pre-wrap; }
 """.strip()
@@ -336,19 +345,24 @@ def _submission_html(sub: SubmissionResult, versions: dict, level: int = 1) -> s
                      f'{text.html(lec.lecture)}: {text.html(lec.title)} <span class="score">'
                      f'{_pts(lec.points)}/{_pts(lec.max_points)}</span></{h2}>')
         parts.append(f'<p class="meta">isolation: {text.html(lec.isolation)}</p>')
-        parts.append('<table class="verdicts"><thead><tr><th>check</th><th>result</th>'
-                     '<th>points</th><th>details</th></tr></thead><tbody>')
+        parts.append('<table class="verdicts"><colgroup><col class="check"><col class="result">'
+                     '<col class="points"><col class="details"></colgroup><thead><tr>'
+                     '<th>check</th><th>result</th><th>points</th><th>details</th></tr></thead>'
+                     '<tbody>')
         for c in lec.checks:
             tags = "".join(f'<span class="tag">{t}</span>' for t, on in
                            (("bonus", c.bonus), ("hidden", c.visibility != "visible")) if on)
             figs = "".join(_figure_html(f) for f in c.figures)
+            row = f"{c.status} has-figures" if figs else c.status
             parts.append(
-                f'<tr class="{text.html(c.status)}" id="{text.html(_anchor(sub.student, c.id))}">'
+                f'<tr class="{text.html(row)}" id="{text.html(_anchor(sub.student, c.id))}">'
                 f'<td class="check"><code>{text.html(c.id)}</code>{tags}'
                 f'<span class="title">{text.html(c.title)}</span></td>'
                 f'<td class="result">{_badge(c.status)}</td>'
                 f'<td class="points">{_pts(c.points)}/{_pts(c.max_points)}</td>'
-                f'<td class="details">{_message_html(c.message)}{figs}</td></tr>')
+                f'<td class="details">{_message_html(c.message)}</td></tr>')
+            if figs:   # the pictures get the table's whole width (graphs are wide)
+                parts.append(f'<tr class="figures"><td colspan="4">{figs}</td></tr>')
         parts.append("</tbody></table>")
         for n in lec.notes:
             parts.append(f'<p class="meta">note: {text.html(n)}</p>')
