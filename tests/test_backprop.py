@@ -63,6 +63,11 @@ BUGS = {
         {"ninja.py": [("(1.0 / (n - 1)) * torch.ones_like(bndiff2)",
                        "(1.0 / 31) * torch.ones_like(bndiff2)")]},
         {"backprop.other_shapes"}, {"backprop.dbndiff2", "backprop.dhprebn"}),
+    # the lecture's fixed learning rate instead of the one passed in: the grader's schedule
+    # changes at a step the worker cannot guess
+    "manual_step_ignores_lr": (
+        {"train.py": [("            t -= lr * grad\n", "            t -= 0.1 * grad\n")]},
+        {"backprop.train_manual"}, {"backprop.dlogits_fused"}),
 }
 
 
@@ -122,3 +127,41 @@ def test_autograd_inside_a_stage_scores_zero_on_that_stage(tmp_path):
         assert results[k].status == "policy" and results[k].points == 0, (k, results[k].message)
         assert "backward_loss() used" in results[k].message
     assert results["backprop.dh"].passed
+
+
+# (planted bug, the gradient holding it, gradients computed from it that fail too)
+FIRST_WRONG = [
+    ("    dcounts_sum = (-counts_sum**-2) * dcounts_sum_inv\n",
+     "    dcounts_sum = (counts_sum**-2) * dcounts_sum_inv\n",
+     "dcounts_sum", ("dcounts", "dnorm_logits", "dlogits")),
+    ("    dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv\n",
+     "    dbnvar = (-0.5 * (bnvar + 1e-5) ** -0.5) * dbnvar_inv\n",
+     "dbnvar", ("dbndiff2", "dbndiff", "dhprebn")),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "holder", "downstream"), FIRST_WRONG)
+def test_failure_names_the_first_wrong_gradient_in_chain_order(tmp_path, old, new, holder,
+                                                               downstream):
+    sub = mutant(tmp_path, "backprop", {"ninja.py": [(old, new)]})
+    checks = {f"backprop.{g}" for g in (holder, *downstream)}
+    results = grade_path(sub, "backprop", only=checks)
+    assert all(r.status == "failed" for r in results.values())
+    for k, r in results.items():
+        first = r.message.splitlines()[0]
+        assert first.startswith(f"{holder} is "), (k, first)
+        if k != f"backprop.{holder}":
+            assert f"backprop.{first.split()[0]}" != k and "computed from it" in first, first
+
+
+def test_db1_and_dlogit_maxes_cannot_be_answered_with_zeros(tmp_path):
+    # b1's true gradient is 0 (BatchNorm removes the mean) and so is logit_maxes' (softmax
+    # ignores a shift): zeros must still fail (random upstream for b1, graded with dnorm_logits)
+    sub = mutant(tmp_path, "backprop", {"ninja.py": [
+        ("    db1 = dhprebn.sum(0)\n", "    db1 = torch.zeros_like(dhprebn[0])\n"),
+        ("    dnorm_logits = counts * dcounts  # d exp(x) / dx = exp(x)\n",
+         "    dnorm_logits = counts * dcounts * 0.5\n")]})
+    results = grade_path(sub, "backprop", only={"backprop.db1", "backprop.dlogit_maxes"})
+    assert results["backprop.db1"].status == "failed", results["backprop.db1"].message
+    r = results["backprop.dlogit_maxes"]
+    assert r.status == "failed" and "dnorm_logits" in r.message.splitlines()[0], r.message

@@ -71,12 +71,37 @@ def autograd_forward(p: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
     for v in t.values():
         v.retain_grad()
     loss = -t["logprobs"][range(n), Yb].mean()
-    loss.backward()
+    loss.backward(retain_graph=True)   # setup() takes more vector-Jacobian products after
     return t
 
 
+# stage -> the node whose gradient it takes as input (the loss stage starts from the loss itself)
+UPSTREAM = {"backward_output": "logits", "backward_batchnorm": "hpreact",
+            "backward_first_layer": "hprebn"}
+# each gradient -> the gradients it is computed from (the lecture's chain rule), for first-wrong
+# reports; a stage's input gradient is the grader's and always right
+DEPENDS = {"logprobs": (), "probs": ("logprobs",), "counts_sum_inv": ("probs",),
+           "counts_sum": ("counts_sum_inv",), "counts": ("probs", "counts_sum"),
+           "norm_logits": ("counts",), "logit_maxes": ("norm_logits",),
+           "logits": ("norm_logits", "logit_maxes"),
+           "h": ("logits",), "W2": ("logits",), "b2": ("logits",), "hpreact": ("h",),
+           "bngain": ("hpreact",), "bnbias": ("hpreact",), "bnraw": ("hpreact",),
+           "bnvar_inv": ("bnraw",), "bnvar": ("bnvar_inv",), "bndiff2": ("bnvar",),
+           "bndiff": ("bnraw", "bndiff2"), "bnmeani": ("bndiff",), "hprebn": ("bndiff", "bnmeani"),
+           "embcat": ("hprebn",), "W1": ("hprebn",), "b1": ("hprebn",), "emb": ("embcat",),
+           "C": ("emb",)}
+# zero in exact arithmetic (softmax ignores a shift of its row), so zeros would pass: graded
+# together with the gradient it is computed from
+GRADED_WITH = {"logit_maxes": ("norm_logits",)}
+
+
 def setup(rng: np.random.Generator, cfg: dict):
-    """Random parameters and batch; autograd's intermediates and gradients as numpy arrays."""
+    """Random parameters and batch; the forward's intermediates as numpy arrays; the gradients
+    each stage must return. The loss stage's are autograd's true gradients of the loss; every
+    later stage gets a random upstream gradient the parent draws (`upstream`: a stage is linear
+    in it) and its gradients are autograd's vector-Jacobian products with it, so no gradient is
+    zero by construction (b1's is, for the true upstream: BatchNorm removes the mean) and no
+    reply from another run matches."""
     params = init_params(rng, **cfg)
     Xb = rng.integers(0, cfg["vocab_size"], (cfg["batch_size"], cfg["block_size"]))
     Yb = rng.integers(0, cfg["vocab_size"], cfg["batch_size"])
@@ -85,11 +110,71 @@ def setup(rng: np.random.Generator, cfg: dict):
     values = {"Xb": Xb, "Yb": Yb, **params}
     values.update({k: v.detach().numpy() for k, v in t.items()})
     grads = {k: v.grad.numpy() for k, v in {**t, **p}.items()}
-    return values, grads
+    nodes = {**t, **p}
+    upstream = {}
+    for stage, node in UPSTREAM.items():
+        true = grads[node]
+        up = rng.normal(0, 1, true.shape) * (true.std() or 1.0)
+        outs = STAGES[stage][1]
+        vjp = torch.autograd.grad(t[node], [nodes[o] for o in outs], torch.tensor(up),
+                                  retain_graph=True)
+        upstream[node] = up
+        grads.update({o: g.numpy() for o, g in zip(outs, vjp)})
+    return values, {**grads, "upstream": upstream}
 
 
 def stage_inputs(stage: str, values: dict, grads: dict) -> dict:
-    return {k: grads[k[1:]] if k.startswith("d") else values[k] for k in STAGES[stage][0]}
+    up = grads["upstream"]
+    return {k: up[k[1:]] if k.startswith("d") else values[k] for k in STAGES[stage][0]}
+
+
+def _ok(ctx: Context, got, want: np.ndarray) -> bool:
+    if type(got) is not np.ndarray or got.dtype.kind != "f" or got.size != want.size:
+        return False
+    return bool(np.allclose(got.reshape(want.shape), want, rtol=ctx.tol.rtol, atol=ctx.tol.atol))
+
+
+def first_wrong(ctx: Context, reply: dict, grads: dict, name: str) -> str | None:
+    """The first gradient of `name`'s stage, in chain order, that `name` is computed from and
+    that is wrong too (the likelier place of the bug), or None."""
+    ancestors, todo = set(), list(DEPENDS[name])
+    while todo:
+        a = todo.pop()
+        if a not in ancestors and STAGE_OF.get(a) == STAGE_OF[name]:
+            ancestors.add(a)
+            todo += DEPENDS[a]
+    for g in STAGES[STAGE_OF[name]][1]:      # chain order
+        if g in ancestors and not _ok(ctx, reply.get(f"d{g}"), grads[g]):
+            return g
+    return None
+
+
+def _path(name: str, first: str) -> str:
+    """d{name} <- ... <- d{first} along DEPENDS."""
+    def walk(node):
+        if node == first:
+            return [node]
+        for d in DEPENDS[node]:
+            rest = walk(d)
+            if rest:
+                return [node, *rest]
+        return None
+    return " <- ".join(f"d{n}" for n in walk(name) or [name, first])
+
+
+def explain(ctx: Context, reply: dict, grads: dict, name: str, stage: str) -> str:
+    """The first line of a failed gradient check: where the bug most likely is."""
+    first = first_wrong(ctx, reply, grads, name)
+    if first is not None:
+        return (f"d{first} is wrong, and d{name} is computed from it ({_path(name, first)}): "
+                f"d{first} is the first wrong gradient in chain order in {stage}(); fix it first")
+    deps = [f"d{d}" for d in DEPENDS[name]]
+    given = [d for d in deps if STAGE_OF.get(d[1:]) != stage]
+    return (f"d{name} is the first wrong gradient in chain order in {stage}()"
+            + (f": it is computed from {', '.join(deps)}" if deps else "")
+            + (f" ({', '.join(given)} given by the grader)" if given else
+               (f", which {'is' if len(deps) == 1 else 'are'} right," if deps else ""))
+            + " and the forward pass's values")
 
 
 def compare(ctx: Context, got, want: np.ndarray, name: str) -> str:
@@ -120,8 +205,20 @@ def _gradient_check(name: str):
         values, grads = setup(ctx.rng, LECTURE)
         got = ctx.probe("stage", module_name="ninja", fn_name=stage,
                         inputs=stage_inputs(stage, values, grads))
-        got = ctx.mapping(got, f"{stage}()", (f"d{name}",))
-        return compare(ctx, got[f"d{name}"], grads[name], f"d{name}")
+        keys = (f"d{name}", *(f"d{g}" for g in GRADED_WITH.get(name, ())))
+        got = ctx.mapping(got, f"{stage}()", keys)
+        try:
+            line = compare(ctx, got[f"d{name}"], grads[name], f"d{name}")
+            for g in GRADED_WITH.get(name, ()):
+                try:
+                    compare(ctx, got[f"d{g}"], grads[g], f"d{g}")
+                except CheckFailed as e:
+                    raise CheckFailed(f"d{name} is zero in exact arithmetic, so it is graded "
+                                      f"with d{g}, which it is computed from, and that is "
+                                      f"wrong:\n{e}") from None
+            return line
+        except CheckFailed as e:
+            raise CheckFailed(f"{explain(ctx, got, grads, name, stage)}\n{e}") from None
     fn.__name__ = f"d{name}"
     return fn
 
@@ -138,8 +235,9 @@ def fused_logits(ctx: Context, values, grads, note: str = "") -> str:
 
 def fused_hprebn(ctx: Context, values, grads, note: str = "") -> str:
     got = ctx.probe("stage", module_name="fused", fn_name="batchnorm_backward",
-                    inputs={"dhpreact": grads["hpreact"], "bngain": values["bngain"],
-                            "bnvar_inv": values["bnvar_inv"], "bnraw": values["bnraw"]})
+                    inputs={"dhpreact": grads["upstream"]["hpreact"],
+                            "bngain": values["bngain"], "bnvar_inv": values["bnvar_inv"],
+                            "bnraw": values["bnraw"]})
     return compare(ctx, got, grads["hprebn"], "dhprebn" + note)
 
 
@@ -180,13 +278,28 @@ def train_manual(ctx: Context):
     params = init_params(ctx.rng, **cfg)
     X = ctx.rng.integers(0, cfg["vocab_size"], (steps, cfg["batch_size"], cfg["block_size"]))
     Y = ctx.rng.integers(0, cfg["vocab_size"], (steps, cfg["batch_size"]))
-    lrs = [0.1] * (steps - steps // 4) + [0.01] * (steps // 4)
+    # the learning rate changes inside the replayed run, at a step and to values the worker
+    # cannot guess: every step is replayed, so a loop that ignores lr fails
+    drop = int(ctx.rng.integers(2, steps - 1))
+    lr0 = float(ctx.rng.uniform(0.05, 0.2))
+    lrs = [lr0] * drop + [lr0 / 10] * (steps - drop)
     got = ctx.mapping(ctx.probe("train_manual", params=params, X=list(X), Y=list(Y), lrs=lrs),
                       "training", ("losses", "params"))
     losses, want = autograd_training(params, X, Y, lrs)
-    ctx.close(ctx.numbers(got["losses"], "manual_step losses", steps), losses,
-              "the loss returned by manual_step at each step vs the autograd loop",
-              lambda i: f"step {i}")
+    mine = ctx.numbers(got["losses"], "manual_step losses", steps)
+    bad = np.flatnonzero(~np.isclose(mine, losses, rtol=ctx.tol.rtol, atol=ctx.tol.atol))
+    if bad.size:
+        i = int(bad[0])
+        raise CheckFailed(
+            f"manual_step: the loss first differs from the autograd loop at step {i} (lr "
+            f"{lrs[i]:.4g}; the learning rate drops from {lr0:.4g} to {lr0 / 10:.4g} at step "
+            f"{drop}): got {mine[i]:.6g}, expected {losses[i]:.6g} "
+            + ("(step 0 runs from the grader's initial parameters: the forward or the loss "
+               "differs)" if i == 0 else
+               f"(steps 0..{i - 1} match: the update after step {i - 1} is wrong"
+               + (", with the lr of that step" if i - 1 >= drop - 1 and i - 1 <= drop else "")
+               + ")")
+            + f"; {bad.size} of {steps} steps outside tolerance ({ctx.tol})")
     got_p = ctx.mapping(got["params"], "parameters after training", PARAMETERS)
     for k in PARAMETERS:
         ctx.close(ctx.array(got_p[k], k, shape=want[k].shape), want[k],
