@@ -1,6 +1,9 @@
 """Checks for lecture 5 (backprop ninja): every manual gradient against torch autograd, in
-float64, each stage fed autograd's true upstream gradient so one mistake does not hide the rest;
-the fused cross-entropy and BatchNorm backward; a manual training loop against the autograd one.
+float64; each stage gets its upstream gradient from the grader (a random one the parent draws,
+with autograd's vector-Jacobian product as the oracle), so one mistake does not hide the rest and
+no gradient is zero by construction; a failure names the first wrong gradient in chain order.
+The fused cross-entropy and BatchNorm backward; a manual training loop against the autograd one,
+every step replayed, with a learning-rate drop at a step the worker cannot guess.
 
 The probe runs the student's functions with autograd forbidden (see the probe module): a
 submission that calls `.backward()` or `torch.autograd` there gets status "policy".
