@@ -229,3 +229,14 @@ def test_syntax_error_report_fits_on_one_screen(tmp_path):
                                     "syntax (micrograd/engine.py, line 14)")
     assert all(c.message.startswith(f"not graded (see {first.id}): your package failed to "
                                     "import") for c in others)
+
+
+def test_a_probe_names_the_wrong_return_type_with_expect(tmp_path):
+    """mlp's gradient probe calls `.backward()` on what the student's loss_fn returned; a float
+    there is named as the student's mistake, not shown as our AttributeError."""
+    ret = "    return F.cross_entropy(logits, Y)"
+    sub = mutant(tmp_path, "mlp", {"model.py": [(ret + "\n", ret + ".item()\n")]})
+    r = grade_path(sub, "mlp", only={"mlp.grads"})["mlp.grads"]
+    assert r.status == "error" and r.points == 0
+    assert r.message == ("your loss_fn(forward(params, X), Y) returned float; expected a tensor "
+                         "(so that .backward() reaches the parameters)")

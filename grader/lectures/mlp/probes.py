@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 import torch
-from zth_worker.probes import attr, module, probe
+from zth_worker.probes import attr, expect, module, probe
 from zth_worker.probes._makemore import array, number, tensor
 
 NAMES = ("C", "W1", "b1", "W2", "b2")
@@ -85,7 +85,9 @@ def grads(pkg, params, X, Y):
     m = module(pkg, "model")
     ps = _params(params)
     loss = attr(m, "loss_fn")(attr(m, "forward")(ps, tensor(X, torch.long)), tensor(Y, torch.long))
-    loss.backward()
+    # a float here would fail below as our AttributeError: say what was expected instead
+    expect(loss, torch.Tensor, "loss_fn(forward(params, X), Y)", "a tensor (so that "
+           ".backward() reaches the parameters)").backward()
     return {"loss": number(loss, "loss"),
             "grads": [None if p.grad is None else array(p.grad, f"{n}.grad")
                       for p, n in zip(ps, NAMES)]}
