@@ -1,10 +1,19 @@
 """Lecture 1 end to end: reference, stubs, a public-repo-shaped clone, buggy variants, policy."""
 from __future__ import annotations
 
+import ast
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
 import pytest
 from conftest import ASSIGNMENTS, REFERENCE, ROOT, grade_path, mutant
 
+from grader.check import CheckFailed, Context, registry
 from grader.config import load_course
+from grader.lectures.micrograd import picture
+from grader.runner import derive_seed, start_worker
+from grader.sandbox import choose_isolation
 
 CHECKS = [c.id for c in load_course().lecture("micrograd").checks]
 PUBLIC = ROOT / "tests" / "fixtures" / "micrograd_public"
@@ -41,60 +50,289 @@ def test_public_repo_clone_gets_full_marks_on_what_it_covers():
             assert r.points == r.max_points
 
 
+# Own ops for -, / and neg (a correct style, tests/hostile/test_heldout_micrograd.py), so their
+# _backward can hold a planted bug too.
+OWN_OPS = [
+    ("    def __neg__(self):  # -self\n        return self * -1\n",
+     "    def __neg__(self):\n"
+     "        out = Value(-self.data, (self,), 'neg')\n\n"
+     "        def _backward():\n"
+     "            self.grad -= out.grad\n"
+     "        out._backward = _backward\n"
+     "        return out\n"),
+    ("    def __sub__(self, other):  # self - other\n        return self + (-other)\n",
+     "    def __sub__(self, other):\n"
+     "        other = other if isinstance(other, Value) else Value(other)\n"
+     "        out = Value(self.data - other.data, (self, other), '-')\n\n"
+     "        def _backward():\n"
+     "            self.grad += out.grad\n"
+     "            other.grad -= out.grad\n"
+     "        out._backward = _backward\n"
+     "        return out\n"),
+    ("    def __truediv__(self, other):  # self / other\n        return self * other**-1\n",
+     "    def __truediv__(self, other):\n"
+     "        other = other if isinstance(other, Value) else Value(other)\n"
+     "        out = Value(self.data / other.data, (self, other), '/')\n\n"
+     "        def _backward():\n"
+     "            self.grad += out.grad / other.data\n"
+     "            other.grad -= out.grad * self.data / other.data**2\n"
+     "        out._backward = _backward\n"
+     "        return out\n")]
+
+
+def _engine(old: str, new: str, own_ops: bool = False) -> dict:
+    return {"engine.py": [*(OWN_OPS if own_ops else []), (old, new)]}
+
+
+# name: (edits (the last pair of a file is the planted bug), the check that must fail). The
+# function that holds the bug is found from the edit itself (test below), never written here.
 BUGS = {
-    # '=' instead of '+=' in a _backward: reused nodes lose a contribution
-    "assign_not_accumulate": ({"engine.py": [("self.grad += out.grad\n            other.grad += "
-                                              "out.grad", "self.grad = out.grad\n            "
-                                              "other.grad = out.grad")]},
-                              {"micrograd.accumulate", "micrograd.backward"}),
-    # no topological sort: walk the graph depth-first from the root instead
-    "no_topological_sort": ({"engine.py": [(
-        "        build_topo(self)\n",
-        "        build_topo(self)\n"
-        "        topo = sorted(topo, key=lambda v: v.data)\n")]},
-                            {"micrograd.backward"}),
-    "pow_gradient_wrong": ({"engine.py": [("other * self.data**(other - 1) * out.grad",
-                                           "other * self.data**other * out.grad")]},
-                           {"micrograd.backward"}),
+    # forward of each op
+    "add_forward": (_engine("Value(self.data + other.data, (self, other), '+')",
+                            "Value(self.data + other.data * 1.01, (self, other), '+')"),
+                    "micrograd.ops"),
+    "mul_forward": (_engine("Value(self.data * other.data, (self, other), '*')",
+                            "Value(self.data * other.data + 0.01, (self, other), '*')"),
+                    "micrograd.ops"),
+    "pow_forward": (_engine("Value(self.data**other, (self,)", "Value(self.data**other * 1.01, "
+                            "(self,)"), "micrograd.ops"),
+    "relu_is_abs": (_engine("Value(0 if self.data < 0 else self.data",
+                            "Value(-self.data if self.data < 0 else self.data"), "micrograd.ops"),
+    "neg_forward": (_engine("        return self * -1\n", "        return self * 1\n"),
+                    "micrograd.ops"),
+    "sub_forward": (_engine("        return self + (-other)\n", "        return self + other\n"),
+                    "micrograd.ops"),
+    "div_forward": (_engine("        return self * other**-1\n",
+                            "        return self * other**-2\n"), "micrograd.ops"),
+    "tanh_forward": (_engine("t = math.tanh(self.data)", "t = math.tanh(self.data * 1.01)"),
+                     "micrograd.tanh"),
+    "exp_forward": (_engine("e = math.exp(self.data)", "e = math.exp(self.data + 0.01)"),
+                    "micrograd.exp"),
+    "log_forward": (_engine("Value(math.log(self.data), (self,)",
+                            "Value(math.log(self.data + 0.01), (self,)"), "micrograd.log"),
+    # gradient of each op
+    "add_backward": (_engine("            other.grad += out.grad\n",
+                             "            other.grad += 2 * out.grad\n"), "micrograd.backward"),
+    "mul_backward": (_engine("other.grad += self.data * out.grad",
+                             "other.grad += 2 * self.data * out.grad"), "micrograd.backward"),
+    "pow_gradient_wrong": (_engine("other * self.data**(other - 1) * out.grad",
+                                   "other * self.data**other * out.grad"), "micrograd.backward"),
+    "relu_grad_not_gated": (_engine("self.grad += (out.data > 0) * out.grad",
+                                    "self.grad += out.grad"), "micrograd.backward"),
+    "neg_backward": (_engine("            self.grad -= out.grad\n",
+                             "            self.grad += out.grad\n", own_ops=True),
+                     "micrograd.backward"),
+    "sub_backward": (_engine("            other.grad -= out.grad\n",
+                             "            other.grad -= 0.5 * out.grad\n", own_ops=True),
+                     "micrograd.backward"),
+    "div_backward": (_engine("other.grad -= out.grad * self.data / other.data**2",
+                             "other.grad -= out.grad * self.data / other.data", own_ops=True),
+                     "micrograd.backward"),
+    "tanh_derivative_wrong": (_engine("(1 - t**2) * out.grad", "(1 - t) * out.grad"),
+                              "micrograd.tanh"),
+    "exp_backward": (_engine("self.grad += e * out.grad", "self.grad += self.data * out.grad"),
+                     "micrograd.exp"),
+    "log_backward": (_engine("self.grad += out.grad / self.data",
+                             "self.grad += out.grad * self.data"), "micrograd.log"),
+    # backward() itself: no topological order
+    "no_topological_sort": (_engine("        build_topo(self)\n",
+                                    "        build_topo(self)\n"
+                                    "        topo = sorted(topo, key=lambda v: v.data)\n"),
+                            "micrograd.backward"),
+    # '=' instead of '+=': reused nodes lose a contribution
+    "assign_not_accumulate": (_engine("self.grad += out.grad\n            other.grad += out.grad",
+                                      "self.grad = out.grad\n            other.grad = out.grad"),
+                              "micrograd.accumulate"),
+    "assign_not_accumulate_in_backward": (
+        _engine("self.grad += out.grad\n            other.grad += out.grad",
+                "self.grad = out.grad\n            other.grad = out.grad"), "micrograd.backward"),
+    "tanh_assign_not_accumulate": (_engine("self.grad += (1 - t**2) * out.grad",
+                                           "self.grad = (1 - t**2) * out.grad"),
+                                   "micrograd.tanh"),
+    # nn and the exercises
     "zero_grad_misses_biases": ({"nn.py": [("        for p in self.parameters():\n"
                                             "            p.grad = 0",
                                             "        for layer in self.layers:\n"
                                             "            for n in layer.neurons:\n"
                                             "                for w in n.w:\n"
                                             "                    w.grad = 0")]},
-                                {"micrograd.zero_grad"}),
-    "tanh_derivative_wrong": ({"engine.py": [("(1 - t**2) * out.grad", "(1 - t) * out.grad")]},
-                              {"micrograd.tanh"}),
-    "relu_on_last_layer": ({"nn.py": [("nonlin=i != len(nouts) - 1", "nonlin=True")]},
-                           {"micrograd.nn_forward"}),
+                                "micrograd.zero_grad"),
     "parameters_bias_first": ({"nn.py": [("return self.w + [self.b]", "return [self.b] + self.w")]},
-                              {"micrograd.parameters"}),
+                              "micrograd.parameters"),
     "one_sided_difference": ({"exercises.py": [("(f(*up) - f(*down)) / (2 * h)",
                                                 "(f(*up) - f(*args)) / h")]},
-                             {"micrograd.numerical_grad"}),
+                             "micrograd.numerical_grad"),
 }
+# planted where the check's message cannot name the function (MLP.__init__'s layer flags)
+UNNAMED = {"relu_on_last_layer": ({"nn.py": [("nonlin=i != len(nouts) - 1", "nonlin=True")]},
+                                  "micrograd.nn_forward")}
+# Python's operator for each dunder (the data model, not our messages)
+OPERATOR = {"__add__": "+", "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*",
+            "__rmul__": "*", "__truediv__": "/", "__rtruediv__": "/", "__pow__": "**",
+            "__neg__": "-"}
+SEEDS = range(10)
+
+
+def planted_in(sub, edits) -> tuple[str, str]:
+    """(class, function) enclosing the planted edit: the first line where the mutated file
+    differs from the same file without its last edit, looked up in the mutated file's AST."""
+    fname, pairs = next(iter(edits.items()))
+    pkg = sub / "micrograd"
+    before = (REFERENCE / "micrograd" / fname).read_text()
+    for old, new in pairs[:-1]:
+        before = before.replace(old, new, 1)
+    after = (pkg / fname).read_text()
+    a, b = before.splitlines(), after.splitlines()
+    line = next(i for i, (x, y) in enumerate(zip(a, b), 1) if x != y)
+    for cls in ast.parse(after).body:
+        if isinstance(cls, ast.ClassDef):
+            for fn in cls.body:
+                if isinstance(fn, ast.FunctionDef) and fn.lineno <= line <= fn.end_lineno:
+                    return cls.name, fn.name
+        elif isinstance(cls, ast.FunctionDef) and cls.lineno <= line <= cls.end_lineno:
+            return "", cls.name
+    raise AssertionError(f"no function encloses line {line} of {fname}")
+
+
+def run_check(sub, check_id: str, seeds) -> list[tuple[str | None, list]]:
+    """One check at several seeds on one worker: (failure message or None, figures) per seed."""
+    course = load_course()
+    lec = course.lecture("micrograd")
+    cfg = next(c for c in lec.checks if c.id == check_id)
+    fn = registry("micrograd")[check_id]
+    worker = start_worker(course, "micrograd", sub, choose_isolation()[0])
+    out = []
+    try:
+        for seed in seeds:
+            ctx = Context("micrograd", cfg, course.tolerance_for("micrograd", cfg),
+                          derive_seed(seed, check_id), course.timeout_for(cfg), worker,
+                          {**lec.params, **cfg.params})
+            try:
+                fn(ctx)
+                out.append((None, ctx.figures))
+            except CheckFailed as e:
+                out.append((str(e), ctx.figures))
+    finally:
+        worker.close()
+    return out
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
+def test_buggy_variant_is_named_by_the_function_that_holds_the_bug(tmp_path, bug):
+    edits, check_id = BUGS[bug]
+    sub = mutant(tmp_path, "micrograd", edits)
+    cls, func = planted_in(sub, edits)
+    for seed, (msg, _) in zip(SEEDS, run_check(sub, check_id, SEEDS)):
+        assert msg is not None, f"{check_id} passed at seed {seed}"
+        first = msg.splitlines()[0]
+        assert cls in first and func in first, (seed, cls, func, msg)
+        if cls == "Value":      # and no other function of Value: the bug is named alone
+            assert set(re.findall(r"Value\.(\w+)", first)) == {func}, (seed, msg)
+        if func in OPERATOR:
+            assert re.search(rf"`[^`]*{re.escape(OPERATOR[func])}[^`]*`", first), (seed, msg)
+        assert "tolerance" in msg or "expected" in msg
+
+
+@pytest.mark.parametrize("bug", sorted({**BUGS, **UNNAMED}))
 def test_buggy_variant_fails_the_right_check(tmp_path, bug):
-    edits, must_fail = BUGS[bug]
-    quick = {c for c in CHECKS if c != "micrograd.train"} | must_fail
+    edits, must_fail = {**BUGS, **UNNAMED}[bug]
+    quick = {c for c in CHECKS if c != "micrograd.train"} | {must_fail}
     results = grade_path(mutant(tmp_path, "micrograd", edits), "micrograd", only=quick)
-    failed = {k for k, r in results.items() if not r.passed}
-    assert must_fail <= failed, {k: results[k].message for k in must_fail}
-    for k in must_fail:
-        assert results[k].status == "failed" and results[k].points == 0
-        assert "tolerance" in results[k].message or "should" in results[k].message
+    r = results[must_fail]
+    assert r.status == "failed" and r.points == 0, r.message
     assert sum(r.points for r in results.values()) < sum(r.max_points for r in results.values())
 
 
-def test_failure_message_shows_tolerance_worst_error_and_where(tmp_path):
+def test_failure_message_shows_tolerance_first_divergence_and_worst(tmp_path):
     edits, _ = BUGS["pow_gradient_wrong"]
     r = grade_path(mutant(tmp_path, "micrograd", edits), "micrograd",
                    only={"micrograd.backward"})["micrograd.backward"]
-    assert "rtol=1e-09, atol=1e-12" in r.message
-    assert "abs err" in r.message and "rel err" in r.message
-    assert "worst at" in r.message and "** c" in r.message
+    first, second = r.message.splitlines()[:2]
+    assert "`a ** c` (Value.__pow__)" in first and "first wrong gradient in backward order" in first
+    assert "rtol=1e-09, atol=1e-12" in second
+    assert "worst at" in second and "abs err" in second and "rel err" in second
+
+
+def test_backward_order_is_told_apart_from_an_op(tmp_path):
+    """Sorting by value instead of topologically: every op's own _backward is right."""
+    edits, _ = BUGS["no_topological_sort"]
+    msg, _ = run_check(mutant(tmp_path, "micrograd", edits), "micrograd.backward", [3])[0]
+    assert msg.startswith("`Value.backward`: every op's own _backward is right")
+
+
+def test_wrong_return_type_says_what_was_expected(tmp_path):
+    sub = mutant(tmp_path, "micrograd", {"engine.py": [(
+        "        out._backward = _backward\n        return out\n",
+        "        out._backward = _backward\n        return out.data\n")]})
+    cls, func = planted_in(sub, {"engine.py": [(
+        "        out._backward = _backward\n        return out\n",
+        "        out._backward = _backward\n        return out.data\n")]})
+    r = grade_path(sub, "micrograd", only={"micrograd.ops"})["micrograd.ops"]
+    assert r.status == "failed"
+    assert r.message.startswith(f"`{cls}.{func}` returned float; expected a Value"), r.message
+    assert "Traceback" not in r.message and "zth_worker" not in r.message
+
+
+def _svg_nodes(svg: str) -> dict[str, dict]:
+    """{node name: {'fill', 'stroke', 'text'}} and the edges of a graphviz SVG."""
+    root = ET.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    nodes, edges = {}, set()
+    for g in root.iter("{http://www.w3.org/2000/svg}g"):
+        title = g.find("s:title", ns)
+        if title is None:
+            continue
+        if g.get("class") == "node":
+            shape = g.find("s:polygon", ns)
+            if shape is None:
+                shape = g.find("s:ellipse", ns)
+            nodes[title.text] = {"fill": shape.get("fill"), "stroke": shape.get("stroke"),
+                                 "text": " ".join(t.text or "" for t in g.iter(
+                                     "{http://www.w3.org/2000/svg}text"))}
+        elif g.get("class") == "edge":
+            a, b = title.text.split("->")
+            edges.add((a, b))
+    return nodes, edges
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_picture_colours_the_planted_wrong_value_node(tmp_path):
+    edits, check_id = BUGS["exp_forward"]
+    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), check_id, [5])[0]
+    assert msg is not None and [f["name"] for f in figures] == ["graph"]
+    nodes, edges = _svg_nodes(figures[0]["svg"])
+    exp_ops = [n for n, v in nodes.items() if n.endswith("op") and v["text"].strip() == "exp"]
+    assert exp_ops
+    for op in exp_ops:        # every value exp made is wrong (the planted forward bug)
+        assert nodes[op.removesuffix("op")]["fill"] == picture.WRONG_VALUE
+    leaves = [n for n in nodes if not n.endswith("op") and n + "op" not in nodes]
+    assert leaves and all(nodes[n]["fill"] == picture.RIGHT for n in leaves)
+    first = [n for n, v in nodes.items() if v["stroke"] == picture.FIRST]
+    assert len(first) == 1 and first[0] + "op" in exp_ops
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_picture_colours_the_planted_wrong_gradient_node_and_is_deterministic(tmp_path):
+    edits, check_id = BUGS["log_backward"]
+    sub = mutant(tmp_path, "micrograd", edits)
+    (msg, figures), (msg2, figures2) = run_check(sub, check_id, [7, 7])
+    assert msg == msg2 and figures == figures2            # same seed, same bytes
+    svg = figures[0]["svg"]
+    assert "<!--" not in svg
+    nodes, edges = _svg_nodes(svg)
+    first = [n for n, v in nodes.items() if v["stroke"] == picture.FIRST]
+    assert len(first) == 1 and nodes[first[0]]["fill"] == picture.WRONG_GRAD
+    # the first wrong gradient is an input of a log node (log's _backward holds the bug)
+    users = {b for a, b in edges if a == first[0]}
+    assert users and all(nodes[u]["text"].strip() == "log" for u in users)
+
+
+def test_no_picture_without_graphviz_is_a_note_not_a_failure(tmp_path, monkeypatch):
+    monkeypatch.setattr(picture.shutil, "which", lambda name: None)
+    edits, check_id = BUGS["exp_forward"]
+    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), check_id, [5])[0]
+    assert figures == [] and "no picture of the graph" in msg
+    assert msg.splitlines()[0].startswith("`a.exp()` (Value.exp)")
 
 
 def test_importing_numpy_is_a_policy_violation(tmp_path):

@@ -205,12 +205,17 @@ def _leaves(rng: np.random.Generator, name: str, n: int) -> list[float]:
     return [float(v) for v in x]
 
 
+def _used(spec: list) -> set[int]:
+    return {x for op in spec for x in op[1:3 if op[0] in BINARY else 2]}
+
+
 def focus_dag(rng: np.random.Generator, name: str, n_leaves: int = 3,
               mix: tuple[str, ...] = ()) -> dict:
     """A graph where `name` is on every path to the output: only `name` reads the leaves (one
-    leaf twice, so gradients must accumulate), `name` again on its own results, optionally
-    `mix` ops in between, and the loose ends summed with + into the output. A wrong value or
-    gradient of `name` is then always the first wrong thing the comparison finds."""
+    leaf twice, so gradients must accumulate), optionally `mix` ops on its results, `name`
+    again on results nothing else reads, and the loose ends summed with + into the output.
+    Whatever `name` reads, nothing else reads: a wrong value or gradient of `name` is then
+    the first wrong thing the comparison finds, and it can only be blamed on `name`."""
     for _ in range(200):
         leaves = _leaves(rng, name, n_leaves)
         values, spec = list(leaves), []
@@ -218,6 +223,8 @@ def focus_dag(rng: np.random.Generator, name: str, n_leaves: int = 3,
         ok = True
         for i in firsts:
             j = int(rng.integers(n_leaves))
+            if name in ("sub", "div") and j == i:     # a - a, a / a: constants, no gradient
+                j = (i + 1) % n_leaves
             for _ in range(20):
                 if _push(values, spec, name, i, j, _const(rng, name)):
                     break
@@ -232,14 +239,15 @@ def focus_dag(rng: np.random.Generator, name: str, n_leaves: int = 3,
                 if _push(values, spec, op, i, j, _const(rng, op)):
                     made.append(len(values) - 1)
                     break
-        for _ in range(2):      # name again, on results (deeper graphs, same op)
-            i, j = (int(x) for x in rng.choice(made, 2))
+        for _ in range(2):      # name again, on results nothing else reads (deeper graphs)
+            free = [k for k in made if k not in _used(spec)]
+            i, j = (int(x) for x in rng.choice(free, 2, replace=name not in ("sub", "div")
+                                                     or len(free) < 2))
             for _ in range(20):
                 if _push(values, spec, name, i, j, _const(rng, name)):
                     made.append(len(values) - 1)
                     break
-        used = {x for op in spec for x in op[1:3 if op[0] in BINARY else 2]}
-        loose = [k for k in made if k not in used]
+        loose = [k for k in made if k not in _used(spec)]
         acc = loose[0]
         for k in loose[1:]:
             _push(values, spec, "add", acc, k, None)
@@ -872,8 +880,9 @@ def numerical_grad(ctx: Context):
         ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in args]
         f(*ts).backward()
         want = [t.grad.item() for t in ts]
-        ctx.close(got, want, f"numerical gradient of '{fn}' at {np.round(args, 3).tolist()} "
-                  "with h=1e-3 (symmetric difference)", lambda i: "abc"[i])
+        ctx.close(got, want, f"`numerical_grad`: the gradient of '{fn}' at "
+                  f"{np.round(args, 3).tolist()} with h=1e-3 (symmetric difference)",
+                  lambda i: "abc"[i])
 
 
 @check("micrograd.softmax_nll")
