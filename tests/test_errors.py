@@ -165,6 +165,20 @@ def test_timeout_says_where_the_students_code_was_stopped(room, layer):
     no_grader_frames(r.message)
 
 
+def test_import_timeout_says_where_the_module_body_was_stopped(room):
+    (room / "__init__.py").write_text("import time\nwhile True:\n    time.sleep(0.01)\n")
+    w = worker(room, LAYERS[0])
+    try:
+        r = w.call("call", {"mod": "core", "fn": "outer", "args": [1]}, 1, 3)
+        again = w.call("call", {"mod": "core", "fn": "outer", "args": [1]}, 1, 3)
+    finally:
+        w.close()
+    assert r.status == "timeout"
+    assert r.message.startswith("importing your package timed out after 3 s, stopped at "
+                                "errpkg/__init__.py:3 in <module>")
+    assert again.message == r.message      # the package is broken: the same answer, at once
+
+
 def test_stopped_at_reads_the_last_dump_and_prefers_the_serving_thread():
     root = "/submission"
     dump = textwrap.dedent("""\
