@@ -291,7 +291,8 @@ th{background:#f6f6f6} td.num,th.num{text-align:right;font-variant-numeric:tabul
 .bar.low{background:#c44e52} .bar.mid{background:#dd8452}
 .fail{font-size:.9em;color:#444} .fail code{white-space:pre-wrap;word-break:break-word}
 .meta{color:#666} .plot svg{max-width:100%;height:auto} .hidden-check{color:#777;font-size:.85em}
-ol.failures{margin:0;padding-left:1.2em}
+ol.failures{margin:0;padding-left:1.2em} #check-table td.fail{width:48%}
+#check-table td:nth-child(2){width:24%}
 """
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
