@@ -150,5 +150,25 @@ def test_a_symlinked_package_is_never_graded(tmp_path):
     (tmp_path / "mallory" / "micrograd").symlink_to(REFERENCE / "micrograd")
     run = grade(load_course(), tmp_path, ["micrograd"], 1, batch=True, only={"micrograd.ops"})
     [check] = run.submissions[0].lectures[0].checks
-    assert check.status == "no_package" and check.points == 0
+    # the snapshot refuses a link out of the submission (grader/snapshot.py)
+    assert check.status == "refused" and check.points == 0
     assert "symbolic link" in check.message
+
+
+def test_class_report_of_the_shards_equals_that_of_the_whole_batch(batch, tmp_path):
+    """`zth report` reads the parts of a sharded batch as it reads the unsharded report: the
+    same per-check table (timings aside), here with real grading results."""
+    _, _, parts, whole = batch
+    tables = []
+    for name, inputs in (("parts", parts), ("whole", [whole])):
+        out = tmp_path / f"{name}.csv"
+        r = zth("report", *map(str, inputs), "--format", "csv", "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        rows = list(csv.DictReader(io.StringIO(out.read_text())))
+        tables.append([{k: v for k, v in row.items() if "seconds" not in k} for row in rows])
+    assert tables[0] == tables[1]
+    rows = {row["check"]: row for row in tables[0]}
+    # alice passes all four; carol's tanh bug fails tanh only; bob and dave never pass; erin
+    # handed nothing in
+    assert rows["micrograd.tanh"]["passed"] == "1" and rows["micrograd.ops"]["passed"] == "2"
+    assert tables[0][0]["check"] == "micrograd.tanh"       # the hardest check comes first
