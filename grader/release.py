@@ -4,15 +4,13 @@ OUT holds what students get and nothing else:
   assignments/            the stubs (and assignments/notebooks when built), from `zth build`
   grader/                 the grader with the visible checks only: no room ships its hidden.py,
                           hidden_probes.py or reproduce.py (grader/lectures/__init__.py)
-  grader/expected/        answers of the reference for the checks that compare with it, at a
-                          few fixed seeds (see grader/oracle.py); `zth check` uses those seeds
   course.yaml             without the hidden checks
   pyproject.toml, README.md (for students), .gitignore, .github/workflows/zth.yml
 No reference/ code and no hidden check ships. The build proves it before it finishes (`leaks`):
 no `### BEGIN SOLUTION` marker, no line of a solution region, no hidden check id, title, hint or
-source line is anywhere in OUT, the expected data included. It also grades the reference with
-the release's own course.yaml and expected data, and fails unless every visible check scores as
-it does in the instructor build.
+source line is anywhere in OUT, and no shipped check imports the reference (grader/oracle.py):
+every visible check's oracle is a library or the parent's own computation, so the release
+grades exactly as the instructor build does, at any seed.
 """
 from __future__ import annotations
 
@@ -27,11 +25,9 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__, oracle
 from .build import BEGIN, END, stale
 from .config import ROOT, Course, load_course, parse_course
 from .lectures import INSTRUCTOR_ONLY, LECTURES_DIR, probes_called, probes_defined
-from .runner import derive_seed, grade
 
 GRADER = ROOT / "grader"
 JUNK = {"__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"}
@@ -53,7 +49,7 @@ def _copy_grader(dest: Path) -> None:
         rel = Path(folder).relative_to(GRADER).as_posix()
         skip = set(_ignore_junk(folder, names))
         if rel == ".":
-            skip.add("expected")                       # a stale store from elsewhere
+            skip.add("expected")     # answers recorded by older releases: no longer used
         if Path(folder).parent == LECTURES_DIR:          # a room: its visible side only
             skip |= set(names) & set(INSTRUCTOR_ONLY)
         return skip
@@ -84,17 +80,7 @@ def student_course(text: str, lectures: list[str] | None = None) -> str:
             + body)
 
 
-def _pyproject(text: str) -> str:
-    """The instructor's pyproject.toml, with the expected data as package data."""
-    new, n = re.subn(r'(\[tool\.setuptools\.package-data\]\s*\ngrader\s*=\s*\[)',
-                     r'\1"expected/*.json", "expected/*.json.gz", ', text)
-    if not n:
-        raise ReleaseError("pyproject.toml has no [tool.setuptools.package-data] grader = [...] "
-                           "entry to add grader/expected to")
-    return new
-
-
-def student_readme(course: Course, seeds: list[int], ci: bool) -> str:
+def student_readme(course: Course, ci: bool) -> str:
     from .ci import CPU_INDEX, torch_pin
     rows = []
     for lid, lec in course.lectures.items():
@@ -125,9 +111,6 @@ one of them, `zth check --path DIR` another copy of your work.
   outputs are compared with PyTorch, tiktoken or the reference solution within the tolerances
   in `course.yaml`. A failure says what was expected, what came, and where.
 - Every report prints its seed; `zth check --seed N` replays exactly the same inputs.
-- Checks that compare with the reference solution use answers computed in advance for a few
-  fixed seeds ({', '.join(map(str, seeds)) or 'none in this release'}), because the reference
-  does not ship; `zth check` picks one of them for you.
 - Your instructor's grader runs the same checks with fresh inputs, plus a few hidden ones.
   Hard-coded answers fail there.
 """
@@ -139,57 +122,6 @@ one of them, `zth check --path DIR` another copy of your work.
 page, and the JUnit/Markdown/JSON reports are kept as an artifact.
 """
     return text
-
-
-# -- expected data ------------------------------------------------------------------------------
-def fixed_seeds(course_sha256: str, n: int) -> list[int]:
-    """Deterministic per course version, so rebuilding a release changes nothing."""
-    return [derive_seed("release", course_sha256, k) for k in range(n)]
-
-
-def _results(run) -> dict[str, tuple]:
-    return {c.id: (c.status, c.points, c.message)
-            for lec in run.submissions[0].lectures for c in lec.checks}
-
-
-def record_expected(course: Course, store: Path, seeds: list[int], keep: set[str],
-                    meta: dict, log: Callable[[str], None] = print) -> list[Path]:
-    """Grade the reference at each seed while recording its answers; write them to `store`;
-    then grade it again answering from `store` and insist on identical results."""
-    lectures = [lid for lid, lec in course.lectures.items()
-                if (ROOT / "reference" / lec.package).is_dir()]
-    if not lectures:
-        return oracle.write_store(store, {}, seeds, keep, meta)
-    recorded_runs = {}
-    with oracle.recording() as rec:
-        for s in seeds:
-            log(f"recording the reference's answers at seed {s} ({', '.join(lectures)})")
-            try:
-                recorded_runs[s] = _results(grade(course, ROOT / "reference", lectures, s))
-            except Exception as e:   # a check broke under recording: say which, and why
-                raise ReleaseError(f"grading the reference at seed {s} while recording its "
-                                   f"answers failed: {type(e).__name__}: {e} (grader/oracle.py "
-                                   "says what a replayable reference call may do)") from e
-    problems = [f"{cid} (seed {s}): {status}: {msg}" for s, res in recorded_runs.items()
-                for cid, (status, _, msg) in res.items() if status != "passed"]
-    if problems:
-        raise ReleaseError("the reference does not score full marks while its answers are "
-                           "recorded (see grader/oracle.py for what a replayable reference "
-                           "call may do):\n  " + "\n  ".join(problems))
-    written = oracle.write_store(store, rec, seeds, keep, meta)
-    replayed = sorted({key[0] for key, events in rec.items() if key[1] in keep and events})
-    if replayed:
-        with oracle.replaying(store):
-            for s in seeds:
-                log(f"checking the recorded answers at seed {s} ({', '.join(replayed)})")
-                again = _results(grade(course, ROOT / "reference", replayed, s))
-                diff = [f"{cid} (seed {s}): {again[cid][0]} instead of {want[0]}: "
-                        f"{again[cid][2]}" for cid, want in recorded_runs[s].items()
-                        if cid in again and again[cid] != want]
-                if diff:
-                    raise ReleaseError("replaying the recorded answers does not reproduce the "
-                                       "instructor build's results:\n  " + "\n  ".join(diff))
-    return written
 
 
 # -- leak scan ------------------------------------------------------------------------------
@@ -255,14 +187,20 @@ def _texts(folder: Path):
 
 
 def room_leaks(lectures: Path) -> list[str]:
-    """Instructor-only room files in a built grader, and probes no shipped check calls (a probe
-    only hidden checks use tells what the hidden checks test)."""
+    """Instructor-only room files in a built grader, probes no shipped check calls (a probe
+    only hidden checks use tells what the hidden checks test), and shipped checks that import
+    the reference (it does not ship: such a check could not grade)."""
     found = []
     for room in sorted(p for p in lectures.glob("*") if p.is_dir()):
         rel = f"grader/lectures/{room.name}"
         for name in INSTRUCTOR_ONLY:
             if (room / name).exists():
                 found.append(f"{rel}/{name}: instructor-only room file")
+        for f in sorted(room.glob("*.py")):
+            if re.search(r"^\s*from\s+[.\w]*oracle\s+import|^\s*import\s+[.\w]*oracle\b",
+                         f.read_text(errors="replace"), re.M):
+                found.append(f"{rel}/{f.name}: a shipped check imports the reference "
+                             "(grader/oracle.py); compute the expectation in the parent instead")
         unused = probes_defined(room / "probes.py") - probes_called(room / "checks.py")
         for name in sorted(unused):
             found.append(f"{rel}/probes.py: probe {name!r} is called by no shipped check")
@@ -300,7 +238,7 @@ def leaks(folder: Path, course: Course) -> list[str]:
 
 
 # -- the build --------------------------------------------------------------------------------
-def build_release(out: Path, n_seeds: int = 3, ci: bool = True, force: bool = False,
+def build_release(out: Path, ci: bool = True, force: bool = False,
                   lectures: list[str] | None = None,
                   log: Callable[[str], None] = print) -> Path:
     """Build the release in a temp folder beside `out`, prove it leaks nothing, then move it
@@ -329,15 +267,14 @@ def build_release(out: Path, n_seeds: int = 3, ci: bool = True, force: bool = Fa
                            + ", ".join(diffs[:5]) + (" ..." if len(diffs) > 5 else ""))
     course_text = student_course((ROOT / "course.yaml").read_text(), lectures)
     course = parse_course(course_text, "release course.yaml")
-    seeds = fixed_seeds(instructor.sha256, n_seeds)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _copy_assignments(stage / "assignments", packages, set(course.lectures))
         _copy_grader(stage / "grader")
         (stage / "course.yaml").write_text(course_text)
-        (stage / "pyproject.toml").write_text(_pyproject((ROOT / "pyproject.toml").read_text()))
-        (stage / "README.md").write_text(student_readme(course, seeds, ci))
+        shutil.copyfile(ROOT / "pyproject.toml", stage / "pyproject.toml")
+        (stage / "README.md").write_text(student_readme(course, ci))
         (stage / ".gitignore").write_text("__pycache__/\n*.pyc\n*.egg-info/\nzth-report/\n"
                                           ".venv/\n")
         if ci:
@@ -345,10 +282,7 @@ def build_release(out: Path, n_seeds: int = 3, ci: bool = True, force: bool = Fa
             wf = stage / ".github" / "workflows" / "zth.yml"
             wf.parent.mkdir(parents=True)
             wf.write_text(github_workflow())
-        visible = {c.id for lec in course.lectures.values() for c in lec.checks}
-        record_expected(course, stage / "grader" / "expected", seeds, visible,
-                        {"grader": __version__, "course_sha256": instructor.sha256[:16]},
-                        log)
+        log(f"checking {out.name} for instructor-only material")
         if problems := leaks(stage, instructor):
             raise ReleaseError("the release would leak instructor-only material:\n  "
                                + "\n  ".join(problems[:20]))

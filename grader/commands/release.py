@@ -1,4 +1,4 @@
-"""`zth release OUT`: the student build (stubs, visible checks, precomputed reference answers)."""
+"""`zth release OUT`: the student build (stubs, notebooks, the visible checks)."""
 from __future__ import annotations
 
 import sys
@@ -6,15 +6,12 @@ import sys
 
 def cmd_release(args) -> int:
     from ..release import ReleaseError, build_release
-    from ..util import UsageError
-    if args.seeds < 1:
-        raise UsageError("--seeds must be at least 1")
 
     def log(msg: str) -> None:
         if not args.quiet:
             print(msg, file=sys.stderr)
     try:
-        out = build_release(args.out, args.seeds, ci=not args.no_ci, force=args.force,
+        out = build_release(args.out, ci=not args.no_ci, force=args.force,
                             lectures=args.lecture, log=log)
     except ReleaseError as e:
         print(f"zth: release failed: {e}", file=sys.stderr)
@@ -26,15 +23,12 @@ def cmd_release(args) -> int:
 
 def add_commands(subparsers) -> None:
     r = subparsers.add_parser(
-        "release", help="build the student release: stubs, visible checks, expected data",
+        "release", help="build the student release: stubs, notebooks, visible checks",
         description="Writes OUT with assignments/, the grader without hidden checks or "
-                    "reference code, the reference's answers precomputed at fixed seeds for the "
-                    "checks that compare with it, course.yaml without hidden checks, a README "
-                    "for students and a GitHub workflow. Fails if anything instructor-only "
-                    "would ship.")
+                    "reference code (every visible check grades at any seed), course.yaml "
+                    "without hidden checks, a README for students and a GitHub workflow. Fails "
+                    "if anything instructor-only would ship.")
     r.add_argument("out", metavar="OUT")
-    r.add_argument("--seeds", type=int, default=3,
-                   help="fixed seeds with precomputed answers (default 3)")
     r.add_argument("--lecture", action="append", metavar="ID",
                    help="release only these lectures (default: all)")
     r.add_argument("--no-ci", action="store_true", help="leave out .github/workflows/zth.yml")

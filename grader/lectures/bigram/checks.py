@@ -1,7 +1,8 @@
 """Checks for lecture 2 (makemore bigram): counting model, neural bigram, exercises E01–E05.
 
-Oracles are numpy/torch computations in float64 on the same inputs, except seeded sampling,
-whose oracle is the reference (`grader.oracle.reference`). Inputs are random words drawn from
+Oracles are numpy/torch computations in float64 on the same inputs; seeded sampling is replayed
+here with the same torch.Generator over the P the parent chose; E03's `evaluate` is a callback
+the parent answers and logs. Inputs are random words drawn from
 `ctx.rng` over a..z with random letter frequencies, so a hard-coded answer cannot pass.
 """
 from __future__ import annotations
@@ -14,7 +15,6 @@ import torch
 import torch.nn.functional as F
 
 from ...check import CallbackRefused, CheckFailed, Context, check
-from ...oracle import reference
 
 LETTERS = string.ascii_lowercase
 CHARS = "." + LETTERS                     # index = position: '.' 0, 'a' 1, ..., 'z' 26
@@ -149,6 +149,21 @@ def nll(ctx: Context):
               "included)", lambda i: f"word list {i}")
 
 
+def sample_words(P: torch.Tensor, n: int, g: torch.Generator, longest: int = 200) -> list[str]:
+    """The lecture's sampling loop, run by the parent on the P it chose: from ix = 0, draw the
+    next index from row P[ix] with the seeded generator until '.' comes back."""
+    words = []
+    for _ in range(n):
+        ix, word = 0, ""
+        while len(word) < longest:
+            ix = int(torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g))
+            word += CHARS[ix]
+            if ix == 0:
+                break
+        words.append(word)
+    return words
+
+
 @check("bigram.sample")
 def sample(ctx: Context):
     P = ctx.rng.dirichlet(np.full(27, 0.5), size=27)
@@ -159,9 +174,7 @@ def sample(ctx: Context):
     got = ctx.probe("sample", P=P, itos=list(CHARS), n=n, seed=seed)
     ctx.ensure(type(got) is list and len(got) == n, f"sample(P, itos, {n}, g): expected {n} "
                f"words, got {len(got) if type(got) is list else got!r}")
-    ref = reference("bigram", "counts")
-    want = ref.sample(torch.tensor(P), dict(enumerate(CHARS)), n,
-                      torch.Generator().manual_seed(seed))
+    want = sample_words(torch.tensor(P), n, torch.Generator().manual_seed(seed))
     for i, (g, w) in enumerate(zip(got, want)):
         ctx.ensure(g.endswith(".") and "." not in g[:-1],
                    f"sample {i} is {g!r}: every word ends with '.', and only there")

@@ -1,8 +1,9 @@
 """Checks for lecture 3 (makemore MLP, Bengio et al. 2003).
 
-Oracles: numpy for the dataset, Python's `random` for the split, torch float64 for the forward
-pass, loss and gradients, the same torch loop for the first training steps, and the reference
-(`grader.oracle.reference`) for seeded sampling. Words are random names from names.txt.
+Oracles: numpy for the dataset, Python's `random` for the split (and the global generators'
+next draws, which the split must leave alone), torch float64 for the forward pass, loss and
+gradients, a replay of every training step (see `train`), and the lecture's sampling loop run
+here with the same seeded generator. Words are random names from names.txt.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ import torch.nn.functional as F
 
 from ...check import CheckFailed, Context, check
 from ...data import read_words
-from ...oracle import reference
 from ..bigram.checks import random_words
 
 CHARS = "." + string.ascii_lowercase
@@ -200,6 +200,26 @@ def grads(ctx: Context):
                   f"d loss / d {n}")
 
 
+@torch.no_grad()
+def sample_names(params, n: int, g: torch.Generator, longest: int = 200) -> list[str]:
+    """The lecture's sampling loop, run by the parent on the float32 weights it chose."""
+    C, W1, b1, W2, b2 = (torch.tensor(p) for p in params)
+    block_size = W1.shape[0] // C.shape[1]
+    names = []
+    for _ in range(n):
+        context, name = [0] * block_size, ""
+        while len(name) < longest:
+            h = torch.tanh(C[torch.tensor([context])].view(1, -1) @ W1 + b1)
+            probs = F.softmax(h @ W2 + b2, dim=1)
+            ix = int(torch.multinomial(probs, num_samples=1, generator=g))
+            context = context[1:] + [ix]
+            name += CHARS[ix]
+            if ix == 0:
+                break
+        names.append(name)
+    return names
+
+
 @check("mlp.sample")
 def sample(ctx: Context):
     params = random_params(ctx.rng, 3, 5, 32, 0.5)
@@ -210,8 +230,7 @@ def sample(ctx: Context):
     for i, name in enumerate(got):
         ctx.ensure(name.endswith(".") and "." not in name[:-1] and set(name) <= set(CHARS),
                    f"sample {i} is {name!r}: a name is made of a..z and ends with one '.'")
-    ref = reference("mlp", "model")
-    want = ref.sample([torch.tensor(p) for p in params], n, torch.Generator().manual_seed(seed))
+    want = sample_names(params, n, torch.Generator().manual_seed(seed))
     for i, (g, w) in enumerate(zip(got, want)):
         ctx.ensure(g == w, f"sample {i} with torch.Generator().manual_seed({seed}): expected "
                    f"{w!r}, got {g!r} (one torch.multinomial(F.softmax(logits, dim=1), "
