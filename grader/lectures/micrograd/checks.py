@@ -79,7 +79,7 @@ def answer(reply):
         what, got, expected = (list(reply["wrong_type"]) + ["", "", ""])[:3] \
             if type(reply["wrong_type"]) is list else ("", "", "")
         what = what if what in WHO else "your code"
-        got = re.sub(r"[^\w.]", "", str(got))[:40] or "something else"
+        got = re.sub(r"[^\w. ]", "", str(got))[:60] or "something else"
         expected = expected if expected in EXPECTED else "a Value"
         verb = "is" if what in ("Value.data", "Value.grad") else "returned"
         raise CheckFailed(f"`{what}` {verb} {got}; expected {expected}")

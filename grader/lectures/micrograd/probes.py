@@ -37,9 +37,11 @@ METHODS = ("tanh", "exp", "log", "relu")
 class WrongType(Exception):
     """A student function returned the wrong kind of object."""
 
-    def __init__(self, what: str, got, expected: str):
+    def __init__(self, what: str, got, expected: str, inside: bool = False):
         super().__init__(what)
-        self.answer = {"wrong_type": [what, type(got).__name__, expected]}
+        name = type(got).__name__
+        self.answer = {"wrong_type": [what, f"a list holding {name}" if inside else name,
+                                      expected]}
 
 
 def typed(fn):
@@ -204,7 +206,10 @@ def _params(Value, obj, what):
     ps = attr(obj, "parameters", what)()
     if not isinstance(ps, list):
         raise WrongType(what, ps, "a list of Values")
-    return [_is(Value, p, what) for p in ps]
+    for p in ps:
+        if not isinstance(p, Value):
+            raise WrongType(what, p, "a list of Values", inside=True)
+    return ps
 
 
 @probe
@@ -342,7 +347,9 @@ def softmax_nll(pkg, logits, target):
     probs = attr(ex, "softmax")(vs)
     if not isinstance(probs, list):
         raise WrongType("softmax", probs, "a list of Values")
-    probs = [_is(Value, p, "softmax") for p in probs]
+    for p in probs:
+        if not isinstance(p, Value):
+            raise WrongType("softmax", p, "a list of Values", inside=True)
     loss = _is(Value, attr(ex, "nll")(vs, target), "nll")
     loss.backward()
     return {"probs": [_f(p.data) for p in probs], "loss": _f(loss.data),
