@@ -69,6 +69,9 @@ class Check(Strict):
     hint: str = ""
     params: dict = {}
     bonus: bool = False
+    # checks of the same lecture whose subject this check needs (e.g. gpt.generate runs the
+    # student's forward, gpt.model's subject): when one fails, this one is "not graded"
+    depends_on: list[str] = []
 
 
 class Lecture(Strict):
@@ -91,6 +94,11 @@ class Lecture(Strict):
             if c.id in seen:
                 raise ValueError(f"duplicate check id {c.id!r}")
             seen.add(c.id)
+        for c in self.checks:
+            unknown = [d for d in c.depends_on if d not in seen or d == c.id]
+            if unknown:
+                raise ValueError(f"{c.id}: depends_on names {unknown}, not another check of this "
+                                 "lecture")
         return self
 
 

@@ -27,7 +27,8 @@ FORMATS = {"table": None, "json": "report.json", "junit": "junit.xml",
            "gradescope": "results.json", "markdown": "report.md", "html": "report.html"}
 LABELS = {"passed": "PASS", "failed": "FAIL", "not_implemented": "TODO", "missing": "MISSING",
           "error": "ERROR", "timeout": "TIMEOUT", "crashed": "CRASH", "policy": "POLICY",
-          "import_error": "IMPORT", "bad_reply": "BAD REPLY", "no_package": "NO PACKAGE"}
+          "import_error": "IMPORT", "bad_reply": "BAD REPLY", "no_package": "NO PACKAGE",
+          "not_graded": "NOT GRADED"}
 
 # one submission's messages together: characters and lines (the worst case per character is
 # 12 bytes, an astral character in ASCII-escaped JSON; a line is one table row, ~200 bytes)

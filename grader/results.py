@@ -11,7 +11,7 @@ from .text import clean
 
 PASSED = "passed"
 STATUSES = ("passed", "failed", "not_implemented", "missing", "error", "timeout", "crashed",
-            "policy", "import_error", "bad_reply", "no_package", "refused")
+            "policy", "import_error", "bad_reply", "no_package", "refused", "not_graded")
 # refused: the submission broke a bound of the snapshot or the policy scan (course.yaml limits)
 
 
@@ -51,7 +51,12 @@ class LectureResult:
 
     @property
     def points(self) -> float:
-        return round(sum(c.points for c in self.checks), 6)
+        """Required points, plus bonus points only when every required check passed: a bonus
+        never hides a failed required check (nor lifts a score past `--fail-under`)."""
+        required = [c for c in self.checks if not c.bonus]
+        bonus = sum(c.points for c in self.checks if c.bonus)
+        return round(sum(c.points for c in required)
+                     + (bonus if all(c.passed for c in required) else 0.0), 6)
 
     @property
     def max_points(self) -> float:

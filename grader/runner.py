@@ -185,11 +185,13 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
     if layer_note:
         result.notes.append(layer_note)
     checks = registry(lid)
+    outcome: dict[str, CheckResult] = {}
 
     def add(cfg, status, message="", points=0.0, figures=()):
         r = CheckResult(cfg.id, cfg.title, points, cfg.points, status, message, cfg.visibility,
                         cfg.bonus, list(figures))
         result.checks.append(r)
+        outcome[cfg.id] = r
         if on_check:
             on_check(r)
 
@@ -205,7 +207,7 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
     import_failure = None
     seen_imports: dict[str, str] = {}   # a module's import error -> what later checks say
     try:
-        for cfg in lec.checks:
+        for cfg in roots_first(lec.checks):
             t0 = time.perf_counter()
             fn = checks.get(cfg.id)
             if fn is None:
@@ -213,6 +215,10 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                 continue
             if import_failure is not None:
                 add(cfg, *import_failure)
+                continue
+            blocked = _blocked_by(cfg, outcome)
+            if blocked:
+                add(cfg, "not_graded", blocked)
                 continue
             ctx = Context(lid, cfg, course.tolerance_for(lid, cfg), derive_seed(seed, cfg.id),
                           course.timeout_for(cfg), worker, {**lec.params, **cfg.params})
@@ -239,6 +245,7 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                     f"it): {type(e).__name__}: {e}")
             if timings is not None:
                 timings[f"{student}/{lid}/{cfg.id}"] = round(time.perf_counter() - t0, 4)
+        _withhold_bonus(result)
         if worker.spawns > 1:
             result.notes.append(f"the worker was restarted {worker.spawns - 1} time(s)")
         result.output = worker.out.text()[-2000:] if worker.spawns else ""
@@ -252,9 +259,64 @@ def _not_graded(first: str, msg: str) -> str:
     line = msg.split("\n", 1)[0]
     head, sep, rest = line.partition(" failed to import: ")
     kind = re.match(r"\w+(Error|Exception|Exit|Interrupt)\b", rest) if sep else None
-    if len(line) > 64:
-        line = f"{head} failed to import ({kind.group(0)})" if kind else line[:63] + "…"
+    if kind and len(line) > 64:
+        line = f"{head} failed to import ({kind.group(0)})"
+    elif len(line) > 160:
+        line = line[:159] + "…"
     return f"not graded (see {first}): {line}"
+
+
+# a dependency that ended like this leaves its dependents ungraded (a stub's "not implemented",
+# a missing name or a grader bug do not: the dependent runs and says so itself)
+BLOCKING = ("failed", "error", "timeout", "crashed", "bad_reply", "not_graded")
+
+
+def roots_first(checks: list) -> list:
+    """The checks in course order, except that each comes after the checks it depends on: a
+    root failure is graded, and reported, before what it breaks."""
+    by_id = {c.id: c for c in checks}
+    done: dict[str, None] = {}
+
+    def visit(c, path=()):
+        if c.id in done or c.id in path:
+            return
+        for d in c.depends_on:
+            if d in by_id:
+                visit(by_id[d], (*path, c.id))
+        done[c.id] = None
+    for c in checks:
+        visit(c)
+    return [by_id[i] for i in done]
+
+
+def _blocked_by(cfg, outcome: dict[str, CheckResult]) -> str:
+    """Why `cfg` is not graded (a dependency that did not pass), or "" to grade it.
+
+    A dependency outside this run (`--check`) counts as met."""
+    for d in cfg.depends_on:
+        r = outcome.get(d)
+        if r is None or r.status not in BLOCKING or r.message.startswith("grader bug"):
+            continue
+        if r.status == "not_graded":
+            root = r.message.rsplit("depends on ", 1)[-1]
+            return f"not graded: depends on {d}, which was not graded: it depends on {root}"
+        what = {"failed": "failed", "error": "raised an error"}.get(
+            r.status, f"ended with status {r.status}")
+        return f"not graded: depends on {d}, which {what}"
+    return ""
+
+
+def _withhold_bonus(result: LectureResult) -> None:
+    """A bonus counts only when every required check passed (LectureResult.points): say so on
+    the bonus check itself, so its line and the lecture total agree."""
+    missed = [c.id for c in sorted(result.checks, key=lambda c: c.status == "not_graded")
+              if not c.bonus and not c.passed]
+    for c in result.checks:
+        if c.bonus and c.points and missed:
+            c.points = 0.0
+            c.message = "; ".join(filter(None, [c.message, (
+                f"bonus not counted: it counts once every required check passes "
+                f"(not yet: {', '.join(missed[:4])}{', ...' if len(missed) > 4 else ''})")]))
 
 
 def _with_hint(msg: str, hint: str) -> str:

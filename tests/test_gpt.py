@@ -8,6 +8,7 @@ from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant, zth
 
 from grader.config import load_course
 from grader.oracle import reference
+from grader.runner import grade
 
 CHECKS = [c.id for c in load_course().lecture("gpt").checks]
 
@@ -69,6 +70,46 @@ def test_buggy_variant_fails_the_right_check(tmp_path, bug):
     assert must_fail == failed, {k: results[k].message for k in must_fail}
     for k in must_fail:
         assert results[k].points == 0
+
+
+def test_a_bonus_never_hides_a_failed_required_check(tmp_path):
+    """One required check fails and the bonus passes: the bonus is not counted (its line says
+    why), so the score stays below 100% and --fail-under 100 fails the job."""
+    sub = mutant(tmp_path, "gpt", BUGS["generate_without_cropping"][0])
+    r = zth("grade", str(sub), "--lecture", "gpt", "--check", "gpt.generate", "--check",
+            "gpt.batched_heads", "--seed", "3", "--fail-under", "100", "--format", "json", "-q")
+    assert r.returncode == 3, r.stderr
+    lec = json.loads(r.stdout)["submissions"][0]["lectures"][0]
+    checks = {c["id"]: c for c in lec["checks"]}
+    assert checks["gpt.generate"]["status"] == "error"   # the position table runs out
+    bonus = checks["gpt.batched_heads"]
+    assert bonus["status"] == "passed" and bonus["points"] == 0
+    assert "bonus not counted" in bonus["message"] and "gpt.generate" in bonus["message"]
+    assert (lec["points"], lec["max_points"]) == (0, 5)
+
+
+def test_the_bonus_counts_on_top_when_every_required_check_passes():
+    run = grade(load_course(), REFERENCE, ["gpt"], 3, only={"gpt.generate", "gpt.batched_heads"})
+    lec = run.submissions[0].lectures[0]
+    assert (lec.points, lec.max_points) == (10, 5)
+
+
+def test_a_forward_bug_is_reported_once_where_it_lives_and_dependents_are_not_graded(tmp_path):
+    """post-norm breaks Block: the checks that run the student's whole forward say they were
+    not graded because of gpt.block, instead of blaming dropout, generation or training."""
+    sub = mutant(tmp_path, "gpt", BUGS["post_norm"][0])
+    deps = {"gpt.model", "gpt.generate", "gpt.dropout", "gpt.train", "gpt.init_loss"}
+    run = grade(load_course(), sub, ["gpt"], 5, only=deps | {"gpt.block", "gpt.feedforward"})
+    checks = run.submissions[0].lectures[0].checks
+    order = [c.id for c in checks]
+    assert order.index("gpt.block") < min(order.index(d) for d in deps)   # the root first
+    by_id = {c.id: c for c in checks}
+    assert by_id["gpt.block"].status == "failed"
+    assert by_id["gpt.model"].message == "not graded: depends on gpt.block, which failed"
+    for d in deps - {"gpt.model"}:
+        assert by_id[d].status == "not_graded" and by_id[d].points == 0
+        assert by_id[d].message.startswith("not graded: depends on gpt.model") \
+            and by_id[d].message.endswith("gpt.block, which failed"), by_id[d].message
 
 
 def test_causality_failure_names_the_first_position_that_saw_the_future(tmp_path):
