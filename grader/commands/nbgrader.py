@@ -6,13 +6,14 @@ from pathlib import Path
 
 def cmd_init(args) -> int:
     from ..config import load_course
-    from ..util import UsageError
+    from ..util import UsageError, check_lectures
     try:
         from ..nb.course import InitError, init_course
     except ImportError as e:
         raise UsageError(f"nbgrader is not installed ({e.name} missing): "
                          "pip install -e '.[nbgrader]'") from None
     course = load_course(args.course)
+    check_lectures(course, args.lecture)
     dest = Path(args.dir)
     try:
         written = init_course(dest, course, Path(args.course), args.lecture, args.force)

@@ -5,7 +5,10 @@ import sys
 
 
 def cmd_release(args) -> int:
+    from ..config import load_course
     from ..release import ReleaseError, build_release
+    from ..util import check_lectures
+    check_lectures(load_course(args.course), args.lecture)
 
     def log(msg: str) -> None:
         if not args.quiet:
