@@ -147,14 +147,17 @@ def test_a_symlink_to_the_reference_is_not_graded_as_the_students_code(autograde
 
 
 def test_loose_py_files_are_placed_into_the_one_lecture_package(autograder):
-    """Drag and drop of engine.py, nn.py, ... (no folder) into a one-lecture assignment."""
-    for f in (REFERENCE / "micrograd").glob("*.py"):
+    """Drag and drop of engine.py, nn.py, ... (no folder) into a one-lecture assignment. The
+    stubs grade fast: every check reaching "not implemented" shows the package was found and
+    imported (without the placement: no tests at all, "No lecture package found")."""
+    for f in (ASSIGNMENTS / "micrograd").glob("*.py"):
         if f.name != "__init__.py":
             shutil.copy(f, autograder / "submission" / f.name)
     r = run_autograder(autograder)
     assert r.returncode == 0, r.stderr
     data = valid_results(autograder / "results" / "results.json")
-    assert data["score"] == data["max_score"] > 0
+    assert len(data["tests"]) > 10 and data["max_score"] > 0
+    assert all("not implemented" in t["output"] for t in data["tests"])
     assert "loose files placed into micrograd/" in r.stdout
 
 
