@@ -28,7 +28,7 @@ FORMATS = {"table": None, "json": "report.json", "junit": "junit.xml",
 LABELS = {"passed": "PASS", "failed": "FAIL", "not_implemented": "TODO", "missing": "MISSING",
           "error": "ERROR", "timeout": "TIMEOUT", "crashed": "CRASH", "policy": "POLICY",
           "import_error": "IMPORT", "bad_reply": "BAD REPLY", "no_package": "NO PACKAGE",
-          "not_graded": "NOT GRADED"}
+          "not_graded": "NOT GRADED", "refused": "REFUSED"}
 
 # one submission's messages together: characters and lines (the worst case per character is
 # 12 bytes, an astral character in ASCII-escaped JSON; a line is one table row, ~200 bytes)
@@ -133,8 +133,8 @@ def to_table(run: Run, console=None, verbose: bool = True) -> None:
             t.add_column("points", justify="right")
             t.add_column("details", overflow="fold", max_width=90)
             for c in lec.checks:
-                style = "green" if c.passed else ("yellow" if c.status == "not_implemented"
-                                                  else "red")
+                style = "green" if c.passed else ("yellow" if c.status in (
+                    "not_implemented", "not_graded") else "red")
                 # the terminal gets a shorter view than the files (which keep 4 kB)
                 detail = (text.clean(c.message, limit=TABLE_LIMIT, lines=TABLE_LINES)
                           if (verbose or not c.passed) else "")
@@ -249,7 +249,7 @@ td.check .title { display: block; color: var(--dim); font-size: 12.5px; white-sp
 .badge { display: inline-block; min-width: 58px; text-align: center; font-weight: 600;
          font-size: 12px; border-radius: 10px; padding: 1px 8px; color: #fff; }
 .badge.pass { background: var(--pass); } .badge.fail { background: var(--fail); }
-.badge.todo { background: var(--todo); }
+.badge.todo { background: var(--todo); } .badge.skip { background: var(--dim); }
 .tag { font-size: 11px; color: var(--dim); border: 1px solid var(--line); border-radius: 8px;
        padding: 0 6px; margin-left: 4px; }
 pre.msg { margin: 0; white-space: pre-wrap; word-break: break-word; font-size: 13px; }
@@ -274,7 +274,8 @@ _SEP = re.compile(r"^\s*\|(\s*:?-{2,}:?\s*\|)+\s*$")
 
 
 def _badge(status: str) -> str:
-    kind = "pass" if status == "passed" else ("todo" if status == "not_implemented" else "fail")
+    kind = ("pass" if status == "passed" else "todo" if status == "not_implemented"
+            else "skip" if status == "not_graded" else "fail")
     return f'<span class="badge {kind}">{text.html(LABELS.get(status, status))}</span>'
 
 

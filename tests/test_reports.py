@@ -316,6 +316,11 @@ def test_html_report_of_a_planted_bug_renders_in_chromium(tmp_path):
     assert 'class="verdicts"' in html and 'id="sub-micrograd-micrograd.backward"' in html
     assert re.search(r'<tr class="failed[^"]*" id="sub-micrograd-micrograd\.backward">', html)
     assert "svg" in p.tags and "<figure>" in html           # the planted bug's graph, inline
+    # ... drawn with the wrong-gradient nodes in their colour and the first one outlined
+    from grader.lectures.micrograd.picture import FIRST, WRONG_GRAD
+    figure = html[html.index('<tr class="figures">'):]
+    figure = figure[: figure.index("</svg>")]
+    assert f'fill="{WRONG_GRAD}"' in figure and f'stroke="{FIRST}"' in figure
     assert f"zth grade {sub} --lecture micrograd --seed 11" in html
     assert "script" not in p.tags
     shot = tmp_path / "shot.png"
