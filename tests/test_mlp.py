@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -112,6 +113,30 @@ def test_buggy_variant_fails_the_right_check(tmp_path, bug):
     assert failed == must_fail, {k: results[k].message for k in failed ^ must_fail}
     for k in must_fail:
         assert results[k].points == 0 and results[k].status in ("failed", "error")
+
+
+def test_train_failure_names_the_first_diverging_step_and_draws_the_curve(tmp_path):
+    """Issue #17: a loop that reads the learning rate once per call diverges right after the
+    drop; the message names that step first, and the loss-curve SVG marks it (same seed, same
+    bytes)."""
+    edits = {"train.py": [("    lossi = []\n", "    lossi = []\n    lr_now = lr(0)\n"),
+                          ("            p.data += -lr(i) * p.grad\n",
+                           "            p.data += -lr_now * p.grad\n")]}
+    sub = mutant(tmp_path, "mlp", edits)
+    runs = [grade_path(sub, "mlp", seed=seed, only={"mlp.train"})["mlp.train"]
+            for seed in (5, 5)]
+    for r in runs:
+        assert r.status == "failed" and r.points == 0
+        drop = int(re.search(r"from step (\d+) on", r.message).group(1))
+        assert r.message.startswith("training diverges from the specified run (rtol=")
+        assert f"first at step {drop + 1}: minibatch loss" in r.message, r.message
+        assert "the schedule is not followed" in r.message
+        (fig,) = r.figures
+        assert fig["name"] == "loss" and fig["svg"].lstrip().startswith("<?xml")
+        assert f"first divergence at step {drop + 1}" in fig["svg"]
+        assert "#d62728" in fig["svg"] and "Date" not in fig["svg"]
+    assert runs[0].figures[0]["svg"] == runs[1].figures[0]["svg"]
+    assert runs[0].message == runs[1].message
 
 
 def test_reference_data_matches_the_lecture():

@@ -349,6 +349,7 @@ def train(ctx: Context):
     seed = int(ctx.rng.integers(2**31))
     # the schedule changes inside the verified run, at a step the worker cannot guess
     decay_at = int(ctx.rng.integers(*p["decay_range"]))
+    decay_at += decay_at % seg == 0     # inside a segment: a loop reading lr once per call fails
     lr, lr_after = p["lr"], p["lr_after"]
     got = ctx.mapping(ctx.probe("train", params=params, X=Xtr, Y=Ytr, steps=steps, segment=seg,
                                 batch_size=bs, lr=lr, decay_at=decay_at, lr_after=lr_after,
