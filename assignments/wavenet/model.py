@@ -6,6 +6,11 @@ log2(block_size) levels bring (B, 8, n_embd) down to (B, n_hidden).
 The lecture's configuration: block_size 8, n_embd 24, n_hidden 128: 76,579 parameters, trained
 200,000 steps (lr 0.1, then 0.01 after 150,000) to train 1.769 / val 1.993.
 
+`build_model` returns a `Sequential`; its `.layers` may nest Sequentials (one per level, say):
+the grader walks into them in order. To grade it, the grader sets its own weights on the
+layers' `weight`, `bias`, `gamma` and `beta` attributes, trains with its own batches and
+learning rates (the lecture's loop), and replays every step itself.
+
 Exercise ids: wavenet.shapes, wavenet.torch_equiv, wavenet.eval_mode, wavenet.train.
 """
 import math

@@ -12,6 +12,7 @@ from torch import nn
 
 from ...check import CheckFailed, Context, check
 from ..batchnorm.checks import NOTE
+from . import replay
 
 
 def _t(a) -> torch.Tensor:
@@ -185,9 +186,24 @@ def n_params(cfg) -> int:
     return V * E + 2 * E * H + (L - 1) * 2 * H * H + L * 2 * H + H * V + V
 
 
+def _state(ctx: Context, cfg, got, what: str) -> list[np.ndarray]:
+    """A state (replay.layout) from the worker's list of arrays, sizes checked."""
+    want = replay.layout(cfg)
+    ctx.ensure(type(got) is list and len(got) == len(want),
+               f"{what}: expected {len(want)} tensors ({', '.join(n for n, _, _ in want)}), got "
+               f"{len(got) if type(got) is list else type(got).__name__}")
+    out = []
+    for (name, shape, _), a in zip(want, got):
+        a = ctx.array(a, f"{what}: {name}", kinds="f")
+        out.append(a.reshape(shape) if a.size == int(np.prod(shape))
+                   else ctx.array(a, f"{what}: {name}", shape=shape))
+    return out
+
+
 def shape_walk(ctx: Context, cfg) -> str:
     IX = ctx.rng.integers(0, cfg["vocab_size"], (4, cfg["block_size"]))
-    got = ctx.mapping(ctx.probe("shapes", cfg=cfg, IX=IX), "model", ("layers", "out", "n_params"))
+    got = ctx.mapping(ctx.probe("shapes", cfg=cfg, IX=IX), "model",
+                      ("layers", "out", "n_params", "emb_weight", "emb_out"))
     want = _walk(cfg)
     ctx.ensure(type(got["layers"]) is list and len(got["layers"]) == len(want),
                f"build_model{tuple(cfg.values())} should have {len(want)} layers "
@@ -199,6 +215,11 @@ def shape_walk(ctx: Context, cfg) -> str:
                    "batch of 4)")
     ctx.ensure(got["n_params"] == n_params(cfg),
                f"the model should have {n_params(cfg):,} parameters, got {got['n_params']:,}")
+    # the walk is this model's, on this batch: its first layer's output is its own weight[IX]
+    W = ctx.array(got["emb_weight"], "Embedding.weight",
+                  shape=(cfg["vocab_size"], cfg["n_embd"]), kinds="f")
+    ctx.close(ctx.array(got["emb_out"], "Embedding.out", shape=W[IX].shape, kinds="f"), W[IX],
+              "the first layer's output on the grader's batch vs Embedding.weight[IX]")
     return f"{n_params(cfg):,} parameters"
 
 
@@ -327,11 +348,9 @@ def eval_mode(ctx: Context):
 
 
 # -- training --------------------------------------------------------------------------------
-@check("wavenet.train")
-def train(ctx: Context):
+def _split(ctx: Context, block_size: int):
+    """names.txt split 90/10 by a permutation only the parent knows; (X, Y) for each part."""
     from ...data import read_words
-    p = ctx.params
-    cfg = p["model"]
     words = read_words()
     stoi = {s: i + 1 for i, s in enumerate(sorted(set("".join(words))))}
     stoi["."] = 0
@@ -341,26 +360,101 @@ def train(ctx: Context):
     def dataset(ws):
         X, Y = [], []
         for w in ws:
-            context = [0] * cfg["block_size"]
+            context = [0] * block_size
             for ch in w + ".":
                 X.append(context)
                 Y.append(stoi[ch])
                 context = context[1:] + [stoi[ch]]
         return np.array(X), np.array(Y)
-    Xtr, Ytr = dataset([words[i] for i in order[:n1]])
-    Xval, Yval = dataset([words[i] for i in order[n1:]])
+    return dataset([words[i] for i in order[:n1]]), dataset([words[i] for i in order[n1:]])
+
+
+def _first(excess: np.ndarray):
+    bad = np.flatnonzero(excess > 0)
+    return (int(bad[0]), bad.size) if bad.size else (None, 0)
+
+
+def _excess(got: np.ndarray, want: np.ndarray, tol) -> np.ndarray:
+    """How far each value is outside tolerance (> 0: outside; NaN counts as outside)."""
+    ex = np.abs(got - want) - (tol.atol + tol.rtol * np.abs(want))
+    return np.where(np.isnan(ex), np.inf, ex)
+
+
+@check("wavenet.train")
+def train(ctx: Context):
+    """The run the parent asked for, verified step by step: the parent chooses the initial
+    weights, the batches and a learning rate that drops at a step the worker cannot guess; the
+    worker returns every loss and its state after each segment; the parent replays every
+    segment from the state before it (all segments side by side, replay.py) and computes the val
+    loss itself, from its own replay of the last segment, on examples the worker never sees."""
+    p = ctx.params
+    cfg, steps, seg, bs = p["model"], p["steps"], p["segment"], p["batch_size"]
+    (Xtr, Ytr), (Xval, Yval) = _split(ctx, cfg["block_size"])
     sub = ctx.rng.choice(len(Xval), p["val_size"], replace=False)
     Xval, Yval = Xval[sub], Yval[sub]
-    ix = ctx.rng.integers(0, len(Xtr), (p["steps"], p["batch_size"]))
-    lrs = [0.1 if i < int(0.75 * p["steps"]) else 0.01 for i in range(p["steps"])]
-    got = ctx.mapping(ctx.probe("train", cfg=cfg, X=Xtr[ix], Y=Ytr[ix], lrs=lrs, Xval=Xval),
-                      "training", ("losses", "val_logits"))
-    losses = ctx.numbers(got["losses"], "losses", p["steps"])
-    logits = ctx.array(got["val_logits"], "val logits", shape=(len(Xval), cfg["vocab_size"]))
-    ctx.ensure(bool(np.isfinite(losses).all() and np.isfinite(logits).all()),
-               "the loss or the val logits became NaN or infinite")
-    val = F.cross_entropy(torch.tensor(logits, dtype=torch.float64), torch.tensor(Yval)).item()
+    weights = _weights(ctx, cfg)
+    ix = ctx.rng.integers(0, len(Xtr), (steps, bs))
+    drop = int(ctx.rng.integers(*p["decay_range"]))
+    lrs = np.where(np.arange(steps) < drop, p["lr"], p["lr_after"])
+    got = ctx.mapping(ctx.probe("train", cfg=cfg, weights=weights, X=Xtr[ix], Y=Ytr[ix],
+                                lrs=[float(v) for v in lrs], segment=seg),
+                      "training", ("losses", "checkpoints"))
+    losses = ctx.numbers(got["losses"], "losses", steps)
+    n_seg = steps // seg
+    cps = got["checkpoints"]
+    ctx.ensure(type(cps) is list and len(cps) == n_seg,
+               f"expected the model's state after each of the {n_seg} segments of {seg} steps")
+    cps = [_state(ctx, cfg, c, f"state after step {(k + 1) * seg}") for k, c in enumerate(cps)]
+    # the worker trains in float32: its first state is the parent's weights rounded to float32
+    starts = [[a.astype(np.float32).astype(np.float64) for a in replay.from_weights(cfg, weights)]]
+    starts += cps[:-1]
+    X = Xtr[ix].reshape(n_seg, seg, bs, -1)
+    Y = Ytr[ix].reshape(n_seg, seg, bs)
+    L = lrs.reshape(n_seg, seg)
+    tol, names = ctx.tol, [n for n, _, _ in replay.layout(cfg)]
+    tried = {}
+    for convention in ("lecture", "torch"):     # the variance the output normalises with
+        want, ends = replay.train(cfg, starts, X, Y, L, convention)
+        want = want.reshape(-1)
+        loss_ex = _excess(losses, want, tol)
+        cp_ex = np.array([max(_excess(c[j], e[j], tol).max() for j in range(len(names)))
+                          for c, e in zip(cps, ends)])
+        tried[convention] = (want, ends, loss_ex, cp_ex)
+        if not (loss_ex > 0).any() and not (cp_ex > 0).any():
+            break
+    # the convention that matched, else the one that matches longer (to explain the failure)
+    convention = max(tried, key=lambda c: _first(tried[c][2])[0] if (tried[c][2] > 0).any()
+                     else steps + 1 - (tried[c][3] > 0).sum())
+    want, ends, loss_ex, cp_ex = tried[convention]
+    i, n_bad = _first(loss_ex)
+    k, n_bad_cp = _first(cp_ex)
+    if i is not None or k is not None:
+        sched = (f"lr {p['lr']:g} for steps 0..{drop - 1}, {p['lr_after']:g} from step {drop} "
+                 "on")
+        if i is not None and (k is None or i < (k + 1) * seg):
+            start = i // seg * seg
+            origin = "the grader's initial weights" if start == 0 else \
+                f"your state after step {start}"
+            head = (f"step {i}: minibatch loss {losses[i]:.6g}, expected {want[i]:.6g} "
+                    f"(replayed from {origin}; lr {lrs[i]:g})")
+        else:
+            j = max(range(len(names)), key=lambda j: _excess(cps[k][j], ends[k][j], tol).max())
+            ex = _excess(cps[k][j], ends[k][j], tol)
+            at = int(np.argmax(ex))
+            head = (f"the state after step {(k + 1) * seg}: {names[j]} at "
+                    f"{tuple(int(v) for v in np.unravel_index(at, ex.shape))} is "
+                    f"{cps[k][j].ravel()[at]:.6g}, expected {ends[k][j].ravel()[at]:.6g}")
+        hint = ""
+        if i is not None and i >= drop and not (loss_ex[:drop] > 0).any():
+            hint = (f" Every step before the learning rate drops at step {drop} matches: use "
+                    "the learning rate given for each step.")
+        raise CheckFailed(
+            f"training diverges from the run the grader asked for ({tol}); first at {head}. "
+            f"{n_bad} of {steps} steps and {n_bad_cp} of {n_seg} saved states outside tolerance "
+            f"(variance as {convention}; {sched}).{hint}")
+    val = replay.loss(cfg, ends[-1], Xval, Yval)   # the parent's own replay of the last segment
     ctx.ensure(val < p["max_val_loss"],
-               f"after {p['steps']} steps the val loss (eval mode, {len(Xval)} held-out examples) "
-               f"is {val:.3f}, above the required {p['max_val_loss']}")
-    return f"val loss {val:.2f} < {p['max_val_loss']}"
+               f"after {steps} steps the val loss (eval mode, {len(Xval)} held-out examples, "
+               f"computed by the grader from the trained weights) is {val:.3f}, above the "
+               f"required {p['max_val_loss']}")
+    return f"val loss {val:.2f} < {p['max_val_loss']} (every step replayed)"

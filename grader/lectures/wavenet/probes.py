@@ -96,11 +96,17 @@ def _leaves(model, depth: int = 0) -> list:
 
 @probe
 def shapes(pkg, cfg, IX):
+    """The shape walk on the grader's batch, with the first layer's weight and output (the
+    grader checks that output is weight[IX] for its IX)."""
     model = _build(pkg, cfg)
+    layers = _leaves(model)
     with torch.no_grad():
         out = model(_ix(IX))
-    return {"layers": [[type(layer).__name__, list(layer.out.shape)] for layer in _leaves(model)],
-            "out": list(out.shape), "n_params": sum(p.nelement() for p in model.parameters())}
+    first = layers[0] if layers else None
+    return {"layers": [[type(layer).__name__, list(layer.out.shape)] for layer in layers],
+            "out": list(out.shape), "n_params": sum(p.nelement() for p in model.parameters()),
+            "emb_weight": array(attr(first, "weight", "Embedding.weight"), "Embedding.weight"),
+            "emb_out": array(attr(first, "out", "Embedding.out"), "Embedding.out")}
 
 
 def _set_training(model, training):
@@ -114,15 +120,7 @@ def forward(pkg, cfg, weights, X, Y, eval_X):
     """The student's model with the given float64 weights: train-mode logits for each batch,
     the gradients after the first one, then eval-mode logits (whole batch and one row)."""
     model = _build(pkg, cfg)
-    layers = _leaves(model)
-    it = iter(weights)
-    for layer in layers:
-        kind = type(layer).__name__
-        if kind in ("Embedding", "Linear", "BatchNorm1d"):
-            double(layer)
-            for k, v in next(it).items():
-                if v is not None:
-                    setattr(layer, k, tensor(v).requires_grad_())
+    _load(model, weights)
     params = model.parameters()
     logits, grads = [], []
     for k, (Xb, Yb) in enumerate(zip(X, Y)):
@@ -139,13 +137,48 @@ def forward(pkg, cfg, weights, X, Y, eval_X):
     return {"logits": logits, "grads": grads, "eval": eval_logits, "eval_one": one}
 
 
+def _state(layers) -> list:
+    """The model's parameters and BatchNorm buffers as float64 arrays, in layer order (the
+    layout of the grader's replay: Embedding weight; Linear weight, bias if any; BatchNorm1d
+    gamma, beta, running_mean, running_var)."""
+    names = {"Embedding": ("weight",), "Linear": ("weight", "bias"),
+             "BatchNorm1d": ("gamma", "beta", "running_mean", "running_var")}
+    out = []
+    for layer in layers:
+        kind = type(layer).__name__
+        for k in names.get(kind, ()):
+            v = attr(layer, k, f"{kind}.{k}")
+            if v is not None:
+                out.append(array(v, f"{kind}.{k}"))
+    return out
+
+
+def _load(model, weights, dtype=torch.float64):
+    """Set the grader's weights on the model's layers, in order, in `dtype` (float64 turns the
+    layers' other tensors to float64 too); every parameter requires grad."""
+    layers = _leaves(model)
+    it = iter(weights)
+    for layer in layers:
+        if type(layer).__name__ in ("Embedding", "Linear", "BatchNorm1d"):
+            if dtype == torch.float64:
+                double(layer)
+            for k, v in next(it).items():
+                if v is not None:
+                    setattr(layer, k, tensor(v, dtype).requires_grad_())
+    return layers
+
+
 @probe
-def train(pkg, cfg, X, Y, lrs, Xval):
-    """The lecture's SGD loop on the student's model; the val logits come back, not the loss."""
+def train(pkg, cfg, weights, X, Y, lrs, segment):
+    """The lecture's SGD loop (float32, as in the lecture) on the student's model from the
+    grader's initial weights, on the grader's batches and learning rates; the state after every
+    `segment` steps comes back (the grader replays each segment from the one before and
+    evaluates the last itself)."""
     model = _build(pkg, cfg)
+    layers = _load(model, weights, torch.float32)
     params = model.parameters()
-    losses = []
-    for Xb, Yb, lr in zip(X, Y, lrs):
+    losses, checkpoints = [], []
+    for i, (Xb, Yb, lr) in enumerate(zip(X, Y, lrs)):
         loss = F.cross_entropy(model(_ix(Xb)), _ix(Yb))
         for p in params:
             p.grad = None
@@ -154,7 +187,6 @@ def train(pkg, cfg, X, Y, lrs, Xval):
             for p in params:
                 p -= lr * p.grad
         losses.append(loss.item())
-    _set_training(model, False)
-    with torch.no_grad():
-        val = array(model(_ix(Xval)), "model(Xval) in eval mode").astype("float32")
-    return {"losses": losses, "val_logits": val}
+        if (i + 1) % segment == 0:
+            checkpoints.append(_state(layers))
+    return {"losses": losses, "checkpoints": checkpoints}
