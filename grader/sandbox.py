@@ -387,13 +387,15 @@ class Worker:
                  callbacks: tuple | None = None) -> Reply:
         self.next_id += 1
         rid = self.next_id
+        deadline = time.monotonic() + timeout
         try:
-            # the worker dumps its stack a little before `timeout` (where a timeout stopped it)
-            data = wire.frame(wire.encode({"id": rid, "timeout": timeout, **message}))
+            # the worker dumps its stack a little before the deadline (where a timeout stopped
+            # it); it may still be starting up, so it gets the deadline itself (one clock)
+            data = wire.frame(wire.encode({"id": rid, "timeout": timeout, "deadline": deadline,
+                                           **message}))
         except wire.WireError as e:
             return Reply("error", message=f"grader bug: cannot encode request: {e}")
         threading.Thread(target=self._send, args=(data,), daemon=True).start()
-        deadline = time.monotonic() + timeout
         during = " while importing your package" if importing else ""
         try:
             payload = self._read_reply(deadline, rid, callbacks)
