@@ -294,7 +294,7 @@ def chromium(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: chromium)")
+@pytest.mark.needs("chromium", "graphviz")
 def test_html_report_of_a_planted_bug_renders_in_chromium(tmp_path):
     sub = mutant(tmp_path, "micrograd", {"engine.py": [
         ("            self.grad += other.data * out.grad",

@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import sys
+import time
 import traceback
 
 from . import confine, wire
@@ -193,7 +194,7 @@ def serve(cfg_json: str) -> None:
         if type(req) is not dict or req.get("op") == "stop":
             return
         reply = {"id": req.get("id")}
-        _watch(stack_fd, req.get("timeout"))
+        _watch(stack_fd, req.get("timeout"), req.get("deadline"))
         try:
             if req.get("op") == "import":
                 # the parent asks for this first, under the timeout, so that an import that
@@ -259,13 +260,17 @@ def _parent(fd_in: int, fd_out: int, rid):
     return ask
 
 
-def _watch(fd: int, timeout) -> None:
-    """Dump the stacks to `fd` a little before the parent's deadline for this request."""
+def _watch(fd: int, timeout, deadline) -> None:
+    """Dump the stacks to `fd` a little before the parent's deadline for this request (the
+    parent's monotonic clock is this one: the sandbox shares the host's time namespace)."""
     if type(timeout) not in (int, float) or not 0 < timeout < 1e6:
         return
+    margin = min(0.5, 0.1 * timeout)
+    delay = timeout - margin
+    if type(deadline) is float and 0 < deadline - time.monotonic() <= timeout:
+        delay = deadline - time.monotonic() - margin
     try:
-        faulthandler.dump_traceback_later(max(timeout - min(1.0, 0.1 * timeout), 0.05),
-                                          file=fd)
+        faulthandler.dump_traceback_later(max(delay, 0.01), file=fd)
     except (OSError, ValueError, RuntimeError):
         pass
 
