@@ -51,10 +51,15 @@ class InProcessWorker:
     def start(self):
         pass
 
-    def call(self, probe, args, seed, timeout):
+    def call(self, probe, args, seed, timeout, callbacks=None, max_callbacks=0):
         random.seed(seed)
         if "torch" in sys.modules:
             sys.modules["torch"].manual_seed(seed)
+        import zth_worker.probes as runtime
+
+        def parent(name, cb_args):   # a callback answered in process, through the same wire
+            return wire.decode(wire.encode(callbacks(name, wire.decode(wire.encode(cb_args)))))
+        runtime._parent = parent if callbacks else None
         # like the real worker, in a private temporary working directory: probes that save
         # files (minbpe's save/load writes zth_tok.model) must not write into the repo
         here = os.getcwd()
