@@ -37,6 +37,7 @@ from .results import Run
 FORMATS = {"html": "index.html", "csv": "checks.csv"}
 TOP_FAILURES = 3          # message groups shown per check
 MESSAGE_CAP = 240         # characters of one message shown
+MOST_BARS = 40            # checks in the pass-rate plot (the table has them all)
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -217,10 +218,10 @@ def plot_histograms(cs: ClassStats) -> str:
     return _svg(fig)
 
 
-def plot_pass_rates(cs: ClassStats, most: int = 40) -> str:
-    """Bars for the checks some students failed (at most `most`, hardest first); the ones
+def plot_pass_rates(cs: ClassStats) -> str:
+    """Bars for the checks some students failed (at most `MOST_BARS`, hardest first); the ones
     everybody passed are only counted in the caption."""
-    checks = [s for s in cs.checks if s.pass_rate < 1][:most]
+    checks = [s for s in cs.checks if s.pass_rate < 1][:MOST_BARS]
     if not checks:
         return ""
     fig = _figure(7.5, 0.6 + 0.22 * len(checks))

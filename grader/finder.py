@@ -37,13 +37,13 @@ def packages_in(folder: Path, course, lectures=None) -> list[str]:
             and not (folder / course.lecture(lid).package).is_symlink()]
 
 
-def locate(path: Path, course, lectures=None, depth: int = DEPTH) -> Path | None:
+def locate(path: Path, course, lectures=None) -> Path | None:
     """The folder inside `path` (or `path` itself) holding the lecture packages, else None."""
     path = Path(path)
     if not path.is_dir() or path.is_symlink():
         return None
     level, seen = [path], 0
-    for _ in range(depth + 1):
+    for _ in range(DEPTH + 1):
         found = [(len(packages_in(d, course, lectures)), d) for d in level]
         found = [(n, d) for n, d in found if n]
         if found:

@@ -33,6 +33,7 @@ from . import install_torch
 AUTOGRADER = Path("/autograder")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 SKIP_DIRS = ("reference/notebooks/", "grader/expected/")   # not needed to grade
+LOG_WIDTH = 100   # characters of a failure message in the log
 
 
 SETUP_SH = """\
@@ -160,18 +161,18 @@ def _failure(message: str) -> str:
                        "stdout_visibility": "hidden"}, indent=2) + "\n"
 
 
-def _oneline(text: str, width: int = 100) -> str:
+def _oneline(text: str) -> str:
     """First line of a message, printable characters only, capped: for the log."""
     line = (text.strip().splitlines() or [""])[0]
     line = "".join(ch if ch.isprintable() else "?" for ch in line)
-    return line if len(line) <= width else line[:width - 1] + "…"
+    return line if len(line) <= LOG_WIDTH else line[:LOG_WIDTH - 1] + "…"
 
 
-def log_run(run, out=None) -> None:
+def log_run(run) -> None:
     """The instructor's debug view (Gradescope shows stdout to instructors only): the folder,
     the isolation layer, one line per check with its time, the total."""
     from ..reports import LABELS
-    out = out or sys.stdout
+    out = sys.stdout
     for sub in run.submissions:
         for lec in sub.lectures:
             secs = run.timings.get(f"{sub.student}/{lec.lecture}", 0.0)
