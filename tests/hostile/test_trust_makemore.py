@@ -4,6 +4,9 @@ the training run lived in the worker, each graded beside its honest twin (the re
 - E03's `evaluate` lives in the parent (a callback over the wire): a sweep that peeks at the test
   split for every strength and then wipes any call log it can find in the worker still fails,
   and a sweep that floods the parent with calls is stopped at the bound.
+- mlp.train is tied to the run the parent asked for: a loop that starts from weights of its own,
+  or swaps other weights in once it has trained, scores 0 (the parent replays every segment from
+  its own initial weights and the reported checkpoints, and takes the dev loss from its replay).
 """
 from __future__ import annotations
 
@@ -39,3 +42,32 @@ def test_e03_callbacks_are_bounded(tmp_path):
     r = grade_path(flood, "bigram", only={"bigram.e03_sweep"})["bigram.e03_sweep"]
     assert r.points == 0 and r.status == "error", r.message
     assert "more than" in r.message and "evaluate" in r.message
+
+
+LOOP = "    lossi = []\n"
+TRAIN_CASES = {
+    # ignores the parent's initial weights: starts every run from an init of its own
+    "own_initial_weights": LOOP + (
+        "    if not getattr(train, 'started', False):\n"
+        "        train.started = True\n"
+        "        g = torch.Generator().manual_seed(1)\n"
+        "        with torch.no_grad():\n"
+        "            for p in parameters:\n"
+        "                p.copy_(torch.randn(p.shape, generator=g) * 0.1)\n"),
+    # trains as asked, then puts other weights in place (e.g. ones trained offline)
+    "weights_swapped_after_training": (
+        "    return lossi\n",
+        "    with torch.no_grad():\n"
+        "        parameters[3].copy_(parameters[3].flip(0))\n"
+        "    return lossi\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRAIN_CASES))
+def test_train_is_tied_to_the_parents_run(tmp_path, case):
+    edit = TRAIN_CASES[case]
+    old, new = edit if isinstance(edit, tuple) else (LOOP, edit)
+    sub = mutant(tmp_path, "mlp", {"train.py": [(old, new)]})
+    r = grade_path(sub, "mlp", only={"mlp.train"})["mlp.train"]
+    assert r.status == "failed" and r.points == 0, r.message
+    assert r.message.startswith("training diverges from the specified run")
