@@ -193,12 +193,13 @@ def to_gradescope(run: Run) -> str:
                           "max_score": c.max_points,
                           "status": "passed" if c.passed else "failed",
                           "output": c.message or LABELS.get(c.status, c.status),
+                          "output_format": "text",   # never HTML/Markdown: it is the student's
                           "visibility": ("visible" if c.visibility == "visible"
                                          else "after_published")})
     out = {"score": sub.points if sub else 0.0, "max_score": sub.max_points if sub else 0.0,
            "tests": tests, "output": f"{stamp(run)} · isolation "
            f"{sub.lectures[0].isolation if sub and sub.lectures else 'n/a'}",
-           "visibility": "visible", "stdout_visibility": "hidden"}
+           "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden"}
     return json.dumps(out, indent=2) + "\n"
 
 

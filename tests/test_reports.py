@@ -154,6 +154,12 @@ def test_json_and_gradescope_hold_clean_strings():
         assert "[green]PASS[/]" in strings
 
 
+def test_gradescope_shows_messages_as_plain_text():
+    data = json.loads(reports.to_gradescope(hostile_run()))
+    assert data["output_format"] == "text"
+    assert {t["output_format"] for t in data["tests"]} == {"text"}
+
+
 def test_markdown_rows_stay_rows_and_carry_no_markup_of_the_students():
     md = reports.to_markdown(hostile_run())
     assert "\x1b" not in md and "<script" not in md and "<b>" not in md and "<!--" not in md
