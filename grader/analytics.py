@@ -248,7 +248,8 @@ def plot_pass_rates(cs: ClassStats) -> str:
 
 
 def plot_times(cs: ClassStats) -> str:
-    timed = sorted((s for s in cs.checks if s.seconds), key=lambda s: -statistics.fmean(s.seconds))
+    every = sorted((s for s in cs.checks if s.seconds), key=lambda s: -statistics.fmean(s.seconds))
+    timed = every[:MOST_BARS]             # the slowest; the table below lists every check
     if not timed:
         return ""
     fig = _figure(7.5, 0.6 + 0.22 * len(timed))
@@ -259,6 +260,8 @@ def plot_times(cs: ClassStats) -> str:
                                      for s in timed]], ecolor="#999999", capsize=2)
     ax.set_yticks(ys, [s.id for s in timed], fontsize=8)
     ax.set_xlabel("seconds per student (bar: mean, whisker: slowest)", fontsize=9)
+    if len(every) > len(timed):
+        ax.set_title(f"the {len(timed)} slowest of {len(every)} checks", fontsize=9)
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return _svg(fig)
