@@ -43,6 +43,17 @@ def test_e03_callbacks_are_bounded(tmp_path):
     assert r.points == 0 and r.status == "error", r.message
     assert "more than" in r.message and "evaluate" in r.message
 
+ASK_FOR_THE_TABLE = SWEEP + (
+    "    from zth_worker.probes import callback\n"
+    "    best = callback('table')  # no such oracle: refused, and the refusal is all it gets\n")
+
+
+def test_e03_unknown_callback_is_refused_in_the_students_words(tmp_path):
+    sub = mutant(tmp_path, "bigram", {"exercises.py": [(SWEEP, ASK_FOR_THE_TABLE)]})
+    r = grade_path(sub, "bigram", only={"bigram.e03_sweep"})["bigram.e03_sweep"]
+    assert r.status == "error" and r.points == 0, r.message
+    assert "TypeError: the grader has no callback 'table' here" in r.message
+
 
 LOOP = "    lossi = []\n"
 TRAIN_CASES = {
