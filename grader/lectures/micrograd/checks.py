@@ -310,7 +310,12 @@ class Graph:
         if name is None:
             return None
         op = self.dag["ops"][k - self.n_leaves]
-        return GLYPH[name] + (_g(op[2]) if name == "pow" else "")
+        if name == "pow":
+            return f"**{_g(op[2])}"
+        if name in WITH_CONST:      # the constant is no node: show it on the op
+            return f"{_g(op[2])} {GLYPH[name]}" if name.startswith("r") else \
+                f"{GLYPH[name]} {_g(op[2])}"
+        return GLYPH[name]
 
 
 def _picture(ctx: Context, g: Graph, got_data, got_grad, bad_value, bad_grad, first) -> str:
