@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-pytest.importorskip("nbgrader")
-pytestmark = pytest.mark.slow  # ~90 s: four students through a real kernel and the grader
+try:
+    import nbformat
+except ImportError:    # each test skips with the reason (ZTH_REQUIRE=nbgrader: fails)
+    nbformat = None
+# ~90 s: four students through a real kernel and the grader
+pytestmark = [pytest.mark.slow, pytest.mark.needs("nbgrader")]
 
 from conftest import ASSIGNMENTS, REFERENCE, mutant, zth
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import REFERENCE, ROOT, available_layers, layer_params
 from hostile.corpus import (
     all_cases,
     base_package,
@@ -21,10 +22,10 @@ from hostile.corpus import (
     without_timings,
 )
 
-from grader.sandbox import Worker, WorkerSpec, bwrap_works, choose_isolation
+from grader.sandbox import Worker, WorkerSpec, choose_isolation
 from grader.worker import wire
 
-LAYERS = ["bubblewrap", "process"] if bwrap_works() else ["process"]
+LAYERS = available_layers()      # every layer is also a parameter that skips with its reason
 QUICK = [f"--check=micrograd.{c}" for c in ("ops", "tanh", "exp", "log", "numerical_grad")]
 
 
@@ -54,6 +55,20 @@ def test_zth_isolation_variable_reaches_the_report(tmp_path):
     assert lec["isolation"] == "process" and lec["checks"][0]["status"] == "passed"
 
 
+@pytest.mark.parametrize("layer", layer_params())
+def test_a_submission_is_graded_under_each_layer_and_the_report_names_it(tmp_path, layer):
+    """`.ci/run` runs this for uid-drop with a Python that user `nobody` can read."""
+    sub = tmp_path / "sub"
+    shutil.copytree(REFERENCE / "micrograd", sub / "micrograd",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    r = run_zth(["grade", str(sub), "--seed", "4", "--isolation", layer, "--format", "json",
+                 "-q", "--check", "micrograd.ops", "--check", "micrograd.backward"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    lec = json.loads(r.stdout)["submissions"][0]["lectures"][0]
+    assert lec["isolation"] == layer
+    assert [(c["status"], c["points"]) for c in lec["checks"]] == [("passed", 10), ("passed", 15)]
+
+
 def _spec(tmp_path: Path, init: str) -> WorkerSpec:
     pkg = tmp_path / "micrograd"
     base_package("engine", "micrograd", pkg)
@@ -81,7 +96,7 @@ _e.Value.tanh = _tanh
 """
 
 
-@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("layer", layer_params())
 def test_worker_is_confined_and_its_environment_scrubbed(tmp_path, monkeypatch, layer):
     monkeypatch.setenv("ZTH_TEST_SECRET", "hunter2")
     target = ROOT / "reference" / "micrograd" / "engine.py"
