@@ -74,11 +74,12 @@ TRAIN_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(TRAIN_CASES))
-def test_train_is_tied_to_the_parents_run(tmp_path, case):
+@pytest.mark.parametrize(("case", "layer"), [(c, LAYERS[0]) for c in sorted(TRAIN_CASES)]
+                         + [("own_initial_weights", la) for la in LAYERS[1:]])
+def test_train_is_tied_to_the_parents_run(tmp_path, case, layer):
     edit = TRAIN_CASES[case]
     old, new = edit if isinstance(edit, tuple) else (LOOP, edit)
     sub = mutant(tmp_path, "mlp", {"train.py": [(old, new)]})
-    r = grade_path(sub, "mlp", only={"mlp.train"})["mlp.train"]
+    r = grade_path(sub, "mlp", isolation=layer, only={"mlp.train"})["mlp.train"]
     assert r.status == "failed" and r.points == 0, r.message
     assert r.message.startswith("training diverges from the specified run")
