@@ -261,24 +261,42 @@ def test_figures_are_inlined_defused():
 
 
 # -- end to end: a student's hostile exception through the worker and every format -------------
-def test_a_hostile_exception_reaches_every_report_clean(tmp_path):
+def test_a_hostile_student_beside_an_honest_one_in_a_batch(tmp_path):
+    """A student's exception and printed output carry escape sequences, markup of every format
+    and 20 MB: the batch exits 0, the honest student keeps full marks, every report parses, and
+    neither student's reports pass 1 MB."""
     raise_it = ("raise ValueError('\\x1b[2J\\x1b]0;owned\\x07[/] [green]PASS[/] \\x00\\x07 "
                 "<script>x</script> | y |' + 'A' * 20_000_000)")
-    sub = mutant(tmp_path, "micrograd", {"engine.py": [(
+    hostile = mutant(tmp_path / "h", "micrograd", {"engine.py": [(
         "        out = Value(self.data + other.data, (self, other), '+')",
         "        " + raise_it)]})
+    init = hostile / "micrograd" / "__init__.py"
+    init.write_text(init.read_text() + "print('\\x1b[2J\\x1b]0;owned\\x07 [/] \\x00' * 5000)\n")
+    batch = tmp_path / "batch"
+    shutil.copytree(hostile, batch / "mallory")
+    shutil.copytree(mutant(tmp_path / "o", "micrograd", {}), batch / "alice")
     out = tmp_path / "out"
-    r = zth("grade", str(sub), "--check", "micrograd.ops", "--seed", "3", "--format",
-            ",".join(reports.FORMATS), "--out-dir", str(out), "-q")
+    r = zth("grade", str(batch), "--batch", "--check", "micrograd.ops", "--check",
+            "micrograd.tanh", "--seed", "3", "--format", ",".join(reports.FORMATS),
+            "--out-dir", str(out), "-q")
     assert r.returncode == 0, r.stderr
-    files = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(files) == {"report.txt", "report.json", "junit.xml", "results.json", "report.md",
-                          "report.html"}
-    assert all(len(b) < MB for b in files.values()), {k: len(v) for k, v in files.items()}
-    msg = json.loads(files["report.json"])["submissions"][0]["lectures"][0]["checks"][0][
-        "message"]
-    assert msg.startswith("ValueError: [/] [green]PASS[/]  <script>x</script> | y |AAA")
-    assert re.search(r"… \d+ characters cut", msg) and not CONTROL.search(msg)
+    files = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+             if p.is_file()}
+    assert {"report.txt", "report.json", "junit.xml", "results.json", "report.md",
+            "report.html"} <= set(files)
+    # two students: every combined report under 2 MB, each student's own page under 1 MB
+    assert all(len(b) < 2 * MB for b in files.values()), {k: len(v) for k, v in files.items()}
+    for student in ("alice", "mallory"):           # the batch's per-student pages
+        assert len(files[f"{student}/report.html"]) < MB
+    subs = {s["student"]: s for s in json.loads(files["report.json"])["submissions"]}
+    assert subs["alice"]["points"] == subs["alice"]["max_points"] > 0
+    ops = subs["mallory"]["lectures"][0]["checks"][0]
+    assert ops["status"] == "error" and ops["points"] == 0
+    assert ops["message"].startswith("ValueError: [/] [green]PASS[/]  <script>x</script> | y |A")
+    assert re.search(r"… \d+ characters cut", ops["message"])
+    output = subs["mallory"]["lectures"][0]["output"]
+    assert "[/]" in output and not CONTROL.search(output)
+    assert not any(CONTROL.search(x) for x in strings_in(subs))
     ET.fromstring(files["junit.xml"])
     json.loads(files["results.json"])
     for name, data in files.items():   # (the source line in the traceback shows "\\x1b" text)
