@@ -266,7 +266,7 @@ def test_a_hostile_student_beside_an_honest_one_in_a_batch(tmp_path):
     and 20 MB: the batch exits 0, the honest student keeps full marks, every report parses, and
     neither student's reports pass 1 MB."""
     raise_it = ("raise ValueError('\\x1b[2J\\x1b]0;owned\\x07[/] [green]PASS[/] \\x00\\x07 "
-                "<script>x</script> | y |' + 'A' * 20_000_000)")
+                "<script>x</script> | y |\\ud800' + 'A' * 20_000_000)")
     hostile = mutant(tmp_path / "h", "micrograd", {"engine.py": [(
         "        out = Value(self.data + other.data, (self, other), '+')",
         "        " + raise_it)]})
@@ -292,7 +292,8 @@ def test_a_hostile_student_beside_an_honest_one_in_a_batch(tmp_path):
     assert subs["alice"]["points"] == subs["alice"]["max_points"] > 0
     ops = subs["mallory"]["lectures"][0]["checks"][0]
     assert ops["status"] == "error" and ops["points"] == 0
-    assert ops["message"].startswith("ValueError: [/] [green]PASS[/]  <script>x</script> | y |A")
+    assert ops["message"].startswith("ValueError: [/] [green]PASS[/]  <script>x</script> | y "
+                                     "|\ufffdA")
     assert re.search(r"… \d+ characters cut", ops["message"])
     output = subs["mallory"]["lectures"][0]["output"]
     assert "[/]" in output and not CONTROL.search(output)
