@@ -429,7 +429,10 @@ def safe_svg(svg: str) -> str | None:
     if _local(root.tag) != "svg":
         return None
     out: list[str] = []
-    _emit(root, out)
+    try:
+        _emit(root, out)
+    except RecursionError:   # nested past any drawing's need
+        return None
     return "".join(out)
 
 

@@ -257,6 +257,7 @@ def test_figures_are_inlined_defused():
     assert "<figcaption>graph &lt;1&gt;</figcaption>" in page
     # unparsable or oversized: a caption, no picture
     assert reports.safe_svg("<svg><g></svg>") is None
+    assert reports.safe_svg("<svg>" + "<g>" * 5000 + "</g>" * 5000 + "</svg>") is None
     assert reports.safe_svg("<svg>" + " " * reports.FIGURE_LIMIT + "</svg>") is None
 
 
