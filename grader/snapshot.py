@@ -166,8 +166,8 @@ def _open_dir(top: int, parts: tuple[str, ...]) -> int:
             fd = nxt
     except OSError as e:
         os.close(fd)
-        raise Refused(f"{show('/'.join(parts))}/ changed while it was being copied "
-                      f"({e.strerror or e})", "/".join(parts)) from None
+        raise Refused(f"{show('/'.join(parts))}/ cannot be read ({e.strerror or e}; or it "
+                      "changed while it was being copied)", "/".join(parts)) from None
     return fd
 
 
@@ -181,7 +181,11 @@ def _kind(mode: int) -> str:
 def _one(top: int, real_top: str, dfd: int, parts: tuple[str, ...], name: str, root: Path,
          b: Bounds, snap: Snapshot, stack: list) -> None:
     rel = "/".join((*parts, name))
-    st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    try:
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except OSError as e:
+        raise Refused(f"{show(rel)} cannot be read ({e.strerror or e}; or it changed while it "
+                      "was being copied)", rel) from None
     out = root.joinpath(*parts, name)
     if stat.S_ISDIR(st.st_mode):
         if _is_venv(dfd, name):    # links to the system Python; never graded
@@ -232,7 +236,11 @@ def _open_file(dfd: int, name: str, rel: str) -> int:
 
 def _open_link_target(top: int, real_top: str, dfd: int, parts: tuple[str, ...], name: str,
                       rel: str) -> int:
-    target = os.readlink(name, dir_fd=dfd)
+    try:
+        target = os.readlink(name, dir_fd=dfd)
+    except OSError as e:
+        raise Refused(f"{show(rel)} cannot be read ({e.strerror or e}; or it changed while it "
+                      "was being copied)", rel) from None
     # resolve against the real path of the folder holding the link
     here = os.path.join(real_top, *parts)
     real = os.path.realpath(os.path.join(here, target))
