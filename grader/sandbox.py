@@ -443,7 +443,7 @@ class Worker:
             if callbacks is None:
                 return payload
             try:
-                msg = wire.decode(payload)
+                msg = wire.decode(payload, self.spec.bounds)
             except wire.WireError:
                 return payload
             if type(msg) is not dict or msg.get("op") != "callback" or msg.get("id") != rid:
