@@ -253,6 +253,19 @@ def test_failure_message_shows_tolerance_first_divergence_and_worst(tmp_path):
     assert "worst at" in second and "abs err" in second and "rel err" in second
 
 
+@pytest.mark.parametrize("bug", ["pow_gradient_wrong", "neg_forward"])
+def test_large_mixed_graphs_trace_a_failure_to_the_function_that_holds_it(tmp_path, bug):
+    """big_graph has no focus graphs of its own: a pow bug shows first at a / or - node there,
+    and the check traces it back to ** (the first op whose own graph fails)."""
+    edits, _ = BUGS[bug]
+    sub = mutant(tmp_path, "micrograd", edits)
+    cls, func = planted_in(sub, edits)
+    for msg, figures in run_check(sub, "micrograd.big_graph", [0, 1, 2]):
+        first = msg.splitlines()[0]
+        assert set(re.findall(r"Value\.(\w+)", first)) == {func}, msg
+        assert "(traced from graph" in msg and len(figures) <= 1     # "graph k" or "graphs"
+
+
 def test_backward_order_is_told_apart_from_an_op(tmp_path):
     """Sorting by value instead of topologically: every op's own _backward is right."""
     edits, _ = BUGS["no_topological_sort"]

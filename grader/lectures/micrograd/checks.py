@@ -408,27 +408,75 @@ def compare_graph(ctx: Context, g: Graph, got: dict, backward: bool, again=None)
                       f"{_worst(ctx, grad, g.grad, bad, where)}{note}")
 
 
-def check_graphs(ctx: Context, dags: list[dict], whats: list[str], backward: bool) -> None:
-    """Run the graphs through the student's Value (one probe call) and compare them in order."""
-    reply = answer(ctx.probe("eval_dags", dags=dags, backward=backward))
+def _again(ctx: Context, dag: dict):
+    """The graph again, backpropagated by the probe in reverse topological order through the
+    student's own _backward closures: a diagnosis (None when it cannot be had)."""
+    def run():
+        try:
+            local = answer(ctx.probe("eval_dags", dags=[dag], backward=True, order="reference"))
+            return ctx.numbers(local[0]["grad"], "gradients",
+                               len(dag["leaves"]) + len(dag["ops"]))
+        except (CheckFailed, ProbeFailed, TypeError, KeyError, IndexError):
+            return None
+    return run
+
+
+def check_graphs(ctx: Context, dags: list[dict], whats: list[str], backward: bool,
+                 mixed: bool = False) -> None:
+    """Run the graphs through the student's Value (one probe call) and compare them in order.
+    In `mixed` graphs (many ops) a failure is traced to the first op, in ARITH order, whose
+    own focus graph fails: a broken primitive (say **) is named, not the ops built on it."""
+    try:
+        reply = answer(ctx.probe("eval_dags", dags=dags, backward=backward))
+    except ProbeFailed as e:    # e.g. a broken op led another out of its domain: trace it
+        culprit = _diagnose(ctx, {op[0] for d in dags for op in d["ops"]}, backward) \
+            if mixed and e.status == "error" else None
+        if culprit is None:
+            raise
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        raise CheckFailed(f"{culprit}\n(traced from graphs where your code raised "
+                          f"{lines[0][:200] if lines else 'an error'})") from None
     if type(reply) is not list or len(reply) != len(dags):
         raise CheckFailed("expected one result per expression graph")
     for dag, what, got in zip(dags, whats, reply):
-        def again(dag=dag):
-            try:
-                local = answer(ctx.probe("eval_dags", dags=[dag], backward=True,
-                                         order="reference"))
-                return ctx.numbers(local[0]["grad"], "gradients",
-                                   len(dag["leaves"]) + len(dag["ops"]))
-            except (CheckFailed, ProbeFailed, TypeError, KeyError, IndexError):
-                return None
-        compare_graph(ctx, Graph(dag, what), got, backward, again)
+        shown = len(ctx.figures)
+        try:
+            compare_graph(ctx, Graph(dag, what), got, backward, _again(ctx, dag))
+        except CheckFailed as e:
+            text = str(e)
+            if not mixed or text.startswith(("`Value.backward`", "`Value.__init__`")):
+                raise
+            culprit = _diagnose(ctx, {op[0] for op in dag["ops"]}, backward)
+            if culprit is None:
+                raise
+            del ctx.figures[shown:shown + 1]        # the focus graph's picture is clearer
+            raise CheckFailed(f"{culprit}\n(traced from {what}: "
+                              f"{text.splitlines()[1].split(': ', 1)[-1]})") from None
+
+
+def _diagnose(ctx: Context, present: set[str], backward: bool) -> str | None:
+    """The failure of the first op (primitives first) whose own focus graph fails, or None."""
+    names = [n for n in [*ARITH, "tanh", "exp", "log"] if n in present]
+    dags = [focus_dag(ctx.rng, name) for name in names]
+    try:
+        reply = answer(ctx.probe("eval_dags", dags=dags, backward=backward))
+    except (CheckFailed, ProbeFailed):
+        return None
+    if type(reply) is not list or len(reply) != len(dags):
+        return None
+    for name, dag, got in zip(names, dags, reply):
+        try:
+            compare_graph(ctx, Graph(dag, f"graph of {SYMBOL[name]}"), got, backward,
+                          _again(ctx, dag))
+        except CheckFailed as e:
+            return str(e)
+    return None
 
 
 def _dag_check(ctx: Context, ops: list[str], n_dags: int, backward: bool,
                n_ops: int = 24) -> None:
     dags = [random_dag(ctx.rng, ops, n_ops=n_ops) for _ in range(n_dags)]
-    check_graphs(ctx, dags, [f"graph {k}" for k in range(n_dags)], backward)
+    check_graphs(ctx, dags, [f"graph {k}" for k in range(n_dags)], backward, mixed=True)
 
 
 def _focus_check(ctx: Context, names: list[str], backward: bool, per_op: int = 1,
