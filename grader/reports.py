@@ -258,7 +258,10 @@ tr.passed pre.msg { color: var(--dim); }
 table.diff { border-collapse: collapse; margin: 6px 0; font-size: 12.5px; }
 table.diff th, table.diff td { border: 1px solid var(--line); padding: 2px 8px;
          font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-table.diff th { background: var(--soft); }
+table.diff th { background: var(--soft); text-align: left; }
+table.diff { display: block; overflow-x: auto; max-width: 100%; }
+table.diff td:first-child { font-family: inherit; color: var(--dim); }
+table.diff td:not(:first-child) { white-space: nowrap; }
 tr.figures > td { padding: 0 8px 10px; border-bottom: 1px solid var(--line); }
 tr.has-figures > td { border-bottom: none !important; }
 figure { margin: 4px 0 6px; overflow-x: auto; border: 1px solid var(--line); border-radius: 6px;
@@ -285,8 +288,41 @@ def _cells(row: str) -> list[str]:
     return [c.strip() for c in re.split(r"(?<!\\)\|", body)]
 
 
+_VALUE = r"""(?:'[^'\n]*'|"[^"\n]*"|[^\s,;()]+)"""
+_DIFF = re.compile(
+    r"(?P<kind>first wrong[\w ]*?|first|worst) at (?P<where>[^\n]+?)"
+    rf"(?:: got (?P<got>{_VALUE}), expected (?P<exp>{_VALUE})"
+    r"(?: \(abs err (?P<abs>[^,()\n]+), rel err (?P<rel>[^()\n]+)\))?"
+    rf"| \(got (?P<got2>{_VALUE}), expected (?P<exp2>{_VALUE})\))")
+
+
+def diff_rows(message: str) -> list[tuple[str, ...]]:
+    """(what, which, where, got, expected, abs err, rel err) for each "first wrong ... at X:
+    got A, expected B" / "worst at X: got A, expected B (abs err E, rel err R)" of a message:
+    the comparisons the checks' messages state, drawn as a table in the HTML report."""
+    rows = []
+    for line in message.split("\n"):
+        for m in _DIFF.finditer(line):
+            what = line[: m.start()].split(": ")[0].rstrip(" :;,")
+            what = what if len(what) <= 70 else what[:69] + "…"
+            rows.append((what, m["kind"], m["where"], m["got"] or m["got2"],
+                         m["exp"] or m["exp2"], m["abs"] or "", m["rel"] or ""))
+    return rows
+
+
+def _diff_table(rows: list[tuple[str, ...]]) -> str:
+    errs = any(r[5] or r[6] for r in rows)
+    head = ["compared", "which", "where", "got", "expected", *(("abs err", "rel err") if errs
+                                                                else ())]
+    body = "".join("<tr>" + "".join(f"<td>{text.html(c)}</td>" for c in r[: len(head)])
+                   + "</tr>" for r in rows)
+    return ('<table class="diff"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+            + f"</tr></thead><tbody>{body}</tbody></table>")
+
+
 def _message_html(message: str) -> str:
-    """The message as escaped preformatted text, its pipe-table blocks as tables."""
+    """The message as escaped preformatted text, its pipe-table blocks as tables, and a table
+    of the comparisons it states (first wrong / worst: where, got, expected)."""
     out, plain, rows = [], [], []
 
     def flush_plain():
@@ -322,6 +358,9 @@ def _message_html(message: str) -> str:
         plain.append(line)
     flush_rows()
     flush_plain()
+    rows = diff_rows(message)
+    if rows:
+        out.append(_diff_table(rows[:20]))
     return "".join(out)
 
 

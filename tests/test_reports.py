@@ -232,6 +232,26 @@ def test_html_is_deterministic_and_survives_a_json_round_trip():
     assert not re.search(r"20\d\d-\d\d-\d\d|\d\d:\d\d:\d\d", a)
 
 
+def test_the_comparisons_a_message_states_become_a_diff_table():
+    msg = ("`a * b` (Value.__mul__) passes a wrong gradient: first wrong gradient in backward "
+           "order at n5 = n2 * n0 (got 0.111, expected 0.074), which only n8 uses\n"
+           "graph of a * b, gradients: 5 of 10 values outside tolerance (rtol=1e-09, "
+           "atol=1e-12); worst at leaf n1: got -2.36, expected -1.8 (abs err 0.562, rel err "
+           "0.312)\ntokens: 1 of 9 entries differ; first at index 4: got 'ab', expected 'a'")
+    assert reports.diff_rows(msg) == [
+        ("`a * b` (Value.__mul__) passes a wrong gradient", "first wrong gradient in backward "
+         "order", "n5 = n2 * n0", "0.111", "0.074", "", ""),
+        ("graph of a * b, gradients", "worst", "leaf n1", "-2.36", "-1.8", "0.562", "0.312"),
+        ("tokens", "first", "index 4", "'ab'", "'a'", "", "")]
+    run = hostile_run("carol")
+    run.submissions[0].lectures[0].checks[0].message = msg
+    page = reports.to_html(run)
+    table = page[page.index('<table class="diff"><thead><tr><th>compared</th>'):]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 4 and "<td>leaf n1</td><td>-2.36</td><td>-1.8</td>" in table
+    assert reports.diff_rows("no comparison here; got it? expected so") == []
+
+
 def test_figures_are_inlined_defused():
     svg = ('<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
            '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">'
@@ -341,6 +361,7 @@ def test_html_report_of_a_planted_bug_renders_in_chromium(tmp_path):
     p.feed(html)
     assert 'class="verdicts"' in html and 'id="sub-micrograd-micrograd.backward"' in html
     assert re.search(r'<tr class="failed[^"]*" id="sub-micrograd-micrograd\.backward">', html)
+    assert '<table class="diff">' in html                     # the comparisons, as a table
     assert "svg" in p.tags and "<figure>" in html           # the planted bug's graph, inline
     # ... drawn with the wrong-gradient nodes in their colour and the first one outlined
     from grader.lectures.micrograd.picture import FIRST, WRONG_GRAD
