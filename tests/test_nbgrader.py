@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,14 @@ from conftest import ASSIGNMENTS, REFERENCE
 
 from grader.config import ROOT, load_course, parse_course
 from grader.nb import cells
-from grader.nb.kernel import AUTOGRADING, check
+from grader.nb.kernel import (
+    AUTOGRADING,
+    ChecksFailed,
+    PackageNotFound,
+    check,
+    find_package,
+    use_package,
+)
 from grader.results import CheckResult
 
 # without nbgrader each test below skips with the reason (ZTH_REQUIRE=nbgrader: fails), instead
@@ -176,6 +185,46 @@ def test_kernel_check_does_nothing_during_autograding(monkeypatch, capsys, tmp_p
     monkeypatch.chdir(tmp_path)  # no package here: grading would report it
     check("micrograd.ops")
     assert capsys.readouterr().out.strip() == AUTOGRADING
+
+
+def test_setup_cell_finds_its_package_wherever_the_notebook_is(tmp_path, monkeypatch):
+    """The release notebook's setup cell imports the package beside it or one folder up."""
+    nb = nbformat.read(ASSIGNMENTS / "notebooks" / "micrograd.ipynb", 4)
+    setup = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    assert setup.source.splitlines()[2:4] == [cells.USE_IMPORT,
+                                               cells.USE_CALL.format(package="micrograd")]
+    repo = tmp_path / "repo"
+    shutil.copytree(ASSIGNMENTS / "micrograd", repo / "micrograd")
+    (repo / "notebooks").mkdir()
+    assert find_package("micrograd", repo / "notebooks") == repo.resolve()   # one folder up
+    assert find_package("micrograd", repo) == repo.resolve()                 # beside it
+    with pytest.raises(PackageNotFound):
+        find_package("micrograd", tmp_path)
+    repo.rename(tmp_path / "assignments")
+    assert find_package("micrograd", tmp_path) == (tmp_path / "assignments").resolve()
+    monkeypatch.chdir(tmp_path / "assignments")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert use_package("micrograd") == (tmp_path / "assignments").resolve()
+    assert str((tmp_path / "assignments").resolve()) in sys.path
+    with pytest.raises(PackageNotFound, match="no gpt/ package .* in " + re.escape(str(
+            (tmp_path / "assignments").resolve()))):
+        find_package("gpt", tmp_path / "assignments")
+
+
+def test_a_failing_check_shows_its_verdict_once(monkeypatch, tmp_path, capsys):
+    """As a notebook opened in assignments/notebooks/ sees it: the package one folder up."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    shutil.copytree(ASSIGNMENTS / "micrograd", tmp_path / "micrograd")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    with pytest.raises(ChecksFailed) as info:
+        check("micrograd.draw_dot")
+    assert capsys.readouterr().out == ""             # nothing printed besides the error
+    shown = "\n".join(info.value._render_traceback_())  # what Jupyter and nbgrader show
+    assert shown.count("zth grader · micrograd") == 1
+    assert "TODO    micrograd.draw_dot" in shown and "NO PACKAGE" not in shown
+    assert shown.endswith("ChecksFailed: 1 of 1 checks did not pass")
+    assert "kernel.py" not in shown                  # no frames of ours
 
 
 def test_kernel_check_rejects_unknown_ids(monkeypatch, tmp_path):

@@ -1,9 +1,15 @@
-"""nbgrader end to end on micrograd: init, generate, four students, autograde, feedback, export.
+"""nbgrader end to end on micrograd: init, generate, five students, autograde, feedback, export.
 
 Students: `correct` (reference modules, solutions in the notebook), `buggy` (one-sided numerical
-derivative), `untouched` (the release as handed out) and `hostile` (always-equal objects in its
+derivative), `untouched` (the release as handed out), `hostile` (always-equal objects in its
 modules; in the notebook a fake `sys.modules['grader']` whose `check` passes everything, an edited
-test cell and `os._exit` in a cell). The recorded scores must be the sandboxed grader's.
+test cell and `os._exit` in a cell) and `tamper` (buggy modules; its notebook's cells forge every
+row of gradebook.db, rewrite other students' notebooks, feedback, submitted modules and the
+source notebook, delete the gradebook, leave a daemon that forges again later, and the submitted
+notebook's own test cell metadata, checksums and grade ids are edited). The recorded scores must
+be the sandboxed grader's, whatever the notebook did; the same tampering runs again on the
+weakest kernel layer (a plain process without Landlock), where the course folder is writable and
+guard.py must put it back.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,6 +108,107 @@ sys.modules["grader"], sys.modules["grader.nb"] = fake, fake.nb
 assert AlwaysEqual() == 42'''
 
 
+# the notebook cells of `tamper`: everything a kernel could do to the course folder
+TAMPER_FORGE = '''import glob, os, sqlite3
+COURSE = {course!r}
+hits = []
+for db in ["../../../gradebook.db", os.path.join(COURSE, "gradebook.db")]:
+    try:
+        con = sqlite3.connect("file:" + db + "?mode=rw", uri=True, timeout=1)
+        con.execute("UPDATE grade SET manual_score = "
+                    "(SELECT max_score FROM grade_cells WHERE grade_cells.id = grade.cell_id)")
+        con.commit()
+        con.close()
+        hits.append("forged " + db)
+    except Exception as e:
+        hits.append(f"{{db}}: {{type(e).__name__}}")
+
+
+def clobber(pattern, text):
+    for f in sorted(glob.glob(os.path.join(COURSE, pattern), recursive=True)):
+        try:
+            with open(f, "w") as fh:
+                fh.write(text)
+            hits.append("wrote " + f)
+        except Exception as e:
+            hits.append(f"{{f}}: {{type(e).__name__}}")
+
+
+clobber("autograded/correct/**/*.ipynb", "{{}}")
+clobber("autograded/correct/micrograd/micrograd/*.py", "raise SystemExit")
+clobber("submitted/correct/micrograd/micrograd/*.py", "raise SystemExit")
+clobber("submitted/tamper/micrograd/micrograd/exercises.py", {reference!r})
+clobber("source/micrograd/micrograd.ipynb", "{{}}")
+clobber("release/micrograd/micrograd.ipynb", "{{}}")
+clobber("nbgrader_config.py", "c = get_config()")
+try:
+    os.makedirs(os.path.join(COURSE, "feedback", "correct", "micrograd"), exist_ok=True)
+    clobber("feedback/correct/micrograd", "")
+    with open(os.path.join(COURSE, "feedback", "correct", "micrograd", "micrograd.html"), "w") as f:
+        f.write("FORGED")
+    hits.append("wrote feedback")
+except Exception as e:
+    hits.append(f"feedback: {{type(e).__name__}}")
+print("TAMPER", hits)'''
+TAMPER_DELETE = '''import os, shutil
+COURSE = {course!r}
+for p in ("gradebook.db", "autograded/buggy", "submitted/buggy"):
+    try:
+        target = os.path.join(COURSE, p)
+        shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
+        print("TAMPER deleted", p)
+    except Exception as e:
+        print("TAMPER", p, type(e).__name__)'''
+TAMPER_DAEMON = '''import os, sqlite3, time
+COURSE = {course!r}
+if os.fork() == 0:            # a daemon that outlives the kernel and forges once grades exist
+    os.setsid()
+    if os.fork() == 0:
+        for _ in range(100):
+            time.sleep(0.2)
+            try:
+                con = sqlite3.connect(os.path.join(COURSE, "gradebook.db"), timeout=1)
+                con.execute("UPDATE grade SET manual_score = 1000")
+                con.commit()
+                con.close()
+            except Exception:
+                pass
+        os._exit(0)
+    os._exit(0)
+print("TAMPER daemon started")'''
+
+
+def tamper_notebook(nb, course: Path):
+    """The tampering kernel cells, and a submitted notebook whose graded cells were edited."""
+    reference = (REFERENCE / LECTURE / "exercises.py").read_text()
+    cells = nb.cells
+    setup = next(i for i, c in enumerate(cells) if c.get("id") == "setup")
+    for k, code in enumerate((TAMPER_FORGE.format(course=str(course), reference=reference),
+                              TAMPER_DELETE.format(course=str(course)),
+                              TAMPER_DAEMON.format(course=str(course)))):
+        cells.insert(setup + 1 + k, nbformat.v4.new_code_cell(code))
+    for c in cells:
+        meta = c.metadata.get("nbgrader", {})
+        if c.get("id") == "test_exercises":     # more points, a fresh checksum, a passing body
+            meta["points"] = 1000
+            c.source = "print('ok')"
+            meta["checksum"] = "0" * 32
+            meta["locked"] = False
+        if c.get("id") == "test_draw_dot":      # no longer a graded cell
+            meta["grade"] = False
+    # a graded cell of its own, and a markdown cell claiming a test cell's grade id
+    bonus = nbformat.v4.new_code_cell('from grader.nb import check\ncheck("micrograd.ops")')
+    bonus.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                  "grade_id": "bonus", "points": 500, "schema_version": 3}
+    claim = nbformat.v4.new_markdown_cell("full marks please")
+    claim.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False,
+                                  "grade_id": "test_engine", "points": 500, "schema_version": 3}
+    cells += [bonus, claim]
+    # and the test_train cell deleted
+    nb.cells = [c for c in cells if c.get("id") != "test_train"]
+    return nb
+
+
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = {"OMP_NUM_THREADS": "1", **os.environ,
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
@@ -163,6 +271,8 @@ def course_dir(tmp_path_factory):
     (hostile / "nn.py").write_text(HOSTILE_NN)
     (hostile / "exercises.py").write_text(HOSTILE_EXERCISES)
     submit("hostile", hostile, hostile_notebook(solutions_filled(released(), source_nb)))
+    submit("tamper", buggy / LECTURE,
+           tamper_notebook(solutions_filled(released(), source_nb), course))
 
     nbgrader(course, "autograde", LECTURE)
     nbgrader(course, "generate_feedback", LECTURE)
@@ -186,6 +296,7 @@ def test_exact_scores_come_from_the_grader(scores):
         "buggy": FULL - CHECKS["micrograd.numerical_grad"].points,
         "untouched": 0,
         "hostile": sum(CHECKS[i].points for i in HONEST),
+        "tamper": FULL - CHECKS["micrograd.numerical_grad"].points,
     }
 
 
@@ -207,6 +318,114 @@ def test_hostile_kernel_tricks_gain_nothing(course_dir):
     died = [c for c in nb.cells
             if any(o.get("ename") == "KernelDied" for o in c.get("outputs", []))]
     assert died and "os._exit" in died[0].source
+
+
+def _outputs(nb, marker: str) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if marker in c.get("source", "")
+                   for o in c.get("outputs", []))
+
+
+def _assert_course_intact(course: Path, tamper_ran: str) -> None:
+    """Nothing the tamper notebook touched is changed, and no kernel process lives on."""
+    for f in (REFERENCE / LECTURE).glob("*.py"):
+        assert (course / "submitted" / "correct" / LECTURE / LECTURE / f.name).read_text() == \
+            f.read_text(), f.name
+        assert (course / "autograded" / "correct" / LECTURE / LECTURE / f.name).read_text() == \
+            f.read_text(), f.name
+    assert (course / "submitted" / "tamper" / LECTURE / LECTURE / "exercises.py").read_text() \
+        != (REFERENCE / LECTURE / "exercises.py").read_text()
+    assert (course / "submitted" / "buggy").is_dir()
+    assert (course / "autograded" / "buggy" / LECTURE / f"{LECTURE}.ipynb").is_file()
+    for path in (course / "autograded" / "correct" / LECTURE / f"{LECTURE}.ipynb",
+                 course / "source" / LECTURE / f"{LECTURE}.ipynb",
+                 course / "release" / LECTURE / f"{LECTURE}.ipynb"):
+        nb = nbformat.read(path, 4)       # still a notebook, with its test cells
+        assert any(c.get("id") == "test_engine" for c in nb.cells), path
+    assert "c.Autograde.autograde_preprocessors" in (course / "nbgrader_config.py").read_text()
+    feedback = course / "feedback" / "correct" / LECTURE / f"{LECTURE}.html"
+    assert not feedback.exists() or "FORGED" not in feedback.read_text()
+    tamper = nbformat.read(course / "autograded" / "tamper" / LECTURE / f"{LECTURE}.ipynb", 4)
+    assert "TAMPER" in _outputs(tamper, "COURSE ="), "the tamper cells did not run"
+    assert tamper_ran in _outputs(tamper, "UPDATE grade SET manual_score = \"")
+    # the daemon it left would set manual_score = 1000 within 0.2 s if it still ran
+    from nbgrader.api import Gradebook
+    time.sleep(1)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in ("correct", "tamper"):
+            sub = gb.find_submission_notebook(LECTURE, LECTURE, student)
+            assert all(g.manual_score is None for g in sub.grades), student
+
+
+def test_tampering_notebook_reaches_nothing_in_the_sandbox(course_dir):
+    # inside bubblewrap the course folder does not exist for the kernel
+    _assert_course_intact(course_dir, "gradebook.db: OperationalError")
+    tamper = nbformat.read(course_dir / "autograded" / "tamper" / LECTURE / f"{LECTURE}.ipynb", 4)
+    text = _outputs(tamper, "COURSE =")
+    # (its private /tmp may hold a folder of the same name: nothing in it is the course's)
+    assert "forged" not in text and "TAMPER deleted" not in text, text
+    assert f"wrote {course_dir}" not in text, text
+
+
+def test_tampered_test_cells_score_what_the_grader_says(course_dir):
+    nb = nbformat.read(course_dir / "autograded" / "tamper" / LECTURE / f"{LECTURE}.ipynb", 4)
+    cells = {c.get("id"): c for c in nb.cells}
+    # the edited cell is back to the source's and carries the grader's verdict
+    assert "check(" in cells["test_exercises"].source
+    assert _outputs(nb, 'check("micrograd.numerical_grad"').startswith("zth grader · micrograd")
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        sub = gb.find_submission_notebook(LECTURE, LECTURE, "tamper")
+        got = {g.name: (g.score, g.max_score) for g in sub.grades if g.max_score}
+    want = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in nbformat.read(course_dir / "source" / LECTURE / f"{LECTURE}.ipynb", 4).cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+    assert {k: m for k, (_, m) in got.items()} == want      # no bonus cell, no 1000 points
+    assert got["test_train"][0] == CHECKS["micrograd.train"].points      # the deleted cell
+    assert got["test_exercises"][0] == CHECKS["micrograd.softmax_nll"].points
+
+
+@pytest.fixture(scope="module")
+def unconfined_course(tmp_path_factory):
+    """The tamper notebook again, its kernel a plain process that can write the course folder."""
+    tmp = tmp_path_factory.mktemp("nbgrader-unconfined")
+    course = tmp / "course"
+    assert zth("nbgrader", "init", str(course), "--lecture", LECTURE).returncode == 0
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write('c.SafeExecute.isolation = "process"\nc.SafeExecute.landlock = False\n')
+    nbgrader(course, "generate_assignment", LECTURE)
+    release = course / "release" / LECTURE
+    source_nb = nbformat.read(course / "source" / LECTURE / f"{LECTURE}.ipynb", 4)
+    buggy = mutant(tmp, LECTURE, {"exercises.py": [
+        ("grads.append((f(*up) - f(*down)) / (2 * h))", "grads.append((f(*up) - f(*args)) / h)")]})
+    for student, package in (("buggy", buggy / LECTURE), ("correct", REFERENCE / LECTURE),
+                             ("tamper", buggy / LECTURE)):
+        dest = course / "submitted" / student / LECTURE
+        shutil.copytree(release, dest)
+        shutil.rmtree(dest / LECTURE)
+        shutil.copytree(package, dest / LECTURE, ignore=shutil.ignore_patterns("__pycache__"))
+        nb = solutions_filled(nbformat.read(release / f"{LECTURE}.ipynb", 4), source_nb)
+        if student == "tamper":
+            nb = tamper_notebook(nb, course)
+        nbformat.write(nb, dest / f"{LECTURE}.ipynb")
+    log = nbgrader(course, "autograde", LECTURE).stderr
+    nbgrader(course, "generate_feedback", LECTURE)
+    nbgrader(course, "export")
+    return course, log
+
+
+def test_unconfined_kernel_tampering_is_undone(unconfined_course):
+    course, log = unconfined_course
+    assert "kernel runs in the process without landlock sandbox" in log
+    # the kernel did write and delete (it ran unconfined) and every change was put back
+    _assert_course_intact(course, "forged")
+    assert "restored gradebook.db" in log or "recreated gradebook.db" in log, log[-3000:]
+    assert "killed" in log     # the daemon
+    with open(course / "grades.csv") as f:
+        rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(f)}
+    for student in ("buggy", "correct", "tamper"):
+        run = grade(COURSE, course / "submitted" / student / LECTURE, [LECTURE], seed=7)
+        assert rows[student] == run.points, student
+    assert rows["tamper"] == FULL - CHECKS["micrograd.numerical_grad"].points
 
 
 def test_feedback_shows_verdicts_but_no_hidden_test(course_dir):

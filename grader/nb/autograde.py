@@ -5,31 +5,128 @@ student's code: an always-equal object or a replaced `sys.modules['grader']` pas
 there. Our pipeline (configured by `zth nbgrader init` in nbgrader_config.py):
 
     ZthGrade       grades the submission's lecture package(s) with the sandboxed grader, before
-                   the kernel runs anything, and keeps the results in the conversion's resources
-    SafeExecute    nbgrader's Execute, but a cell that kills the kernel (os._exit) fails alone
-                   instead of aborting the whole submission
+                   the kernel runs anything, and keeps the results in the conversion's resources;
+                   which checks each test cell stands for comes from the gradebook's copy of the
+                   source notebook, never from the submitted one
+    SafeExecute    nbgrader's Execute with the kernel in a sandbox on a copy of the notebook's
+                   folder (box.py), the course folder verified and restored after it (guard.py);
+                   a cell that kills the kernel (os._exit) fails alone
     ...            nbgrader's IgnorePattern, ClearMetadata, LimitOutput
     ZthVerdicts    replaces every test cell's outputs with the grader's verdict for its checks
     SaveAutoGrades nbgrader reads the score from those outputs: full marks when all passed, the
                    points as the cell's result when some passed, an error when none did
+    ZthSeal        writes every test cell's score into the gradebook from the grader's results
+                   once more, whatever the submitted notebook kept of its test cells
 
 Outputs are stdout only, so warnings can never zero a correct cell. Hidden checks are summed,
-never named, so feedback does not reveal them.
+never named, so feedback does not reveal them. So the exported grade is `zth grade` of the same
+modules whatever a notebook does: its kernel never sees the course folder (or, on the weakest
+layer, whatever it changed there is put back before anything is recorded), and the recorded
+scores come only from the sandboxed grader.
 """
 from __future__ import annotations
 
+import atexit
 from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
-from nbformat.v4 import new_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from ..config import DEFAULT_COURSE, load_course
+from ..sandbox import choose_isolation
+from .box import Box, BoxedKernelManager, BoxError
 from .cells import check_ids, is_test_cell, nbgrader_meta, source_text
+from .guard import CourseGuard
 from .verdict import render
 
 KEY = "zth"
+
+
+def trusted_cells(resources) -> dict[str, tuple[list[str], float]] | None:
+    """grade_id -> (check ids, points) of every graded cell, from the gradebook's copy of the
+    source notebook (what `generate_assignment` recorded), or None outside `nbgrader autograde`."""
+    info = resources.get("nbgrader") if resources else None
+    if not info or not info.get("db_url"):
+        return None
+    try:
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            sources = {c.name: c.source for c in notebook.source_cells}
+            return {c.name: (check_ids(sources.get(c.name, "")) if c.cell_type == "code" else [],
+                             float(c.max_score)) for c in notebook.grade_cells}
+    except MissingEntry:
+        return None
+
+
+def cell_score(results: dict, ids: list[str], cell_max: float) -> float:
+    """A test cell's points: its share of the cell's points by the points its checks earned."""
+    got = [results[i] for i in ids if i in results]
+    if len(got) < len(ids):
+        return 0.0
+    earned = sum(r.points for r in got)
+    group_max = sum(r.max_points for r in got)
+    return round(cell_max * earned / group_max, 6) if group_max else cell_max
+
+
+class ZthRestoreCells(NbGraderPreprocessor):
+    """Sanitizing, before nbgrader's OverwriteCells: every cell that claims a grade id gets the
+    flags, points, checksum and type the gradebook recorded for it (and its recorded source when
+    locked); a cell whose grade id the gradebook does not know loses its nbgrader metadata.
+
+    nbgrader alone restores a locked cell's source and points but not its `grade`/`solution`
+    flags, and then refuses the whole submission ("Inconsistent checksums"): a student who
+    unticks a test cell's "autograded" box would get no grade at all instead of their code's."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            sources = {c.name: (c.cell_type, c.locked, c.checksum, c.source)
+                       for c in notebook.source_cells}
+            points = {c.name: float(c.max_score) for c in notebook.grade_cells}
+            solutions = {c.name for c in notebook.solution_cells}
+            tasks = {c.name for c in getattr(notebook, "task_cells", [])}
+        for index, cell in enumerate(nb.cells):
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta is None:
+                continue
+            if not meta:        # DeduplicateIds empties a repeated id's metadata: drop it
+                del cell.metadata["nbgrader"]
+                continue
+            gid = meta.get("grade_id")
+            if gid not in sources:
+                self.log.warning("zth: cell %s claims grade id %r, which the assignment does not "
+                                 "have: not graded", index, gid)
+                del cell.metadata["nbgrader"]
+                continue
+            cell_type, locked, checksum, source = sources[gid]
+            if cell.cell_type != cell_type:
+                self.log.warning("zth: cell %s was a %s cell: back to %s", gid, cell.cell_type,
+                                 cell_type)
+                new = new_code_cell() if cell_type == "code" else new_markdown_cell()
+                new.metadata = cell.metadata
+                if "id" in cell:
+                    new["id"] = cell["id"]
+                new.source = cell.source
+                nb.cells[index] = cell = new
+            restored = {"grade": gid in points, "solution": gid in solutions,
+                        "task": gid in tasks, "locked": bool(locked), "grade_id": gid,
+                        "checksum": checksum, "schema_version": meta.get("schema_version", 3)}
+            if gid in points:
+                restored["points"] = points[gid]
+            if any(bool(meta.get(k)) != restored[k] for k in ("grade", "solution", "locked")) \
+                    or float(meta.get("points", 0) or 0) != restored.get("points", 0):
+                self.log.warning("zth: cell %s: nbgrader metadata restored from the gradebook",
+                                 gid)
+            meta.clear()
+            meta.update(restored)
+            if locked:
+                cell.source = source
+        return nb, resources
 
 
 class ZthGrade(NbGraderPreprocessor):
@@ -44,13 +141,15 @@ class ZthGrade(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from ..runner import grade
         course = load_course(self.course_file)
+        cells = trusted_cells(resources)
+        named = ([ids for ids, _ in cells.values()] if cells is not None else
+                 [check_ids(source_text(c)) for c in nb.cells if is_test_cell(c)])
         lectures = []
-        for cell in nb.cells:
-            if is_test_cell(cell):
-                for cid in check_ids(source_text(cell)):
-                    lid = cid.split(".")[0]
-                    if lid in course.lectures and lid not in lectures:
-                        lectures.append(lid)
+        for ids in named:
+            for cid in ids:
+                lid = cid.split(".")[0]
+                if lid in course.lectures and lid not in lectures:
+                    lectures.append(lid)
         path = Path(resources["metadata"]["path"] or ".")
         run = grade(course, path, lectures, self.seed, isolation=self.isolation or None)
         sub = run.submissions[0]
@@ -63,16 +162,77 @@ class ZthGrade(NbGraderPreprocessor):
         self.log.info("zth: %s graded %s: %g/%g points (seed %d)",
                       resources["nbgrader"].get("student", "?"), ", ".join(lectures) or "nothing",
                       sub.points, sub.max_points, run.seed)
-        resources[KEY] = {"results": results, "headers": headers}
+        resources[KEY] = {"results": results, "headers": headers, "cells": cells}
         return nb, resources
 
 
+_guards: dict[Path, CourseGuard] = {}
+
+
+def _guard(root: Path, db: Path | None) -> CourseGuard:
+    """One guard per course folder for the whole `nbgrader autograde` run (copies are kept
+    between notebooks, so only what changed is copied again)."""
+    root = root.resolve()
+    if root not in _guards:
+        if not _guards:
+            atexit.register(lambda: [g.close() for g in _guards.values()])
+        _guards[root] = CourseGuard(root, [db] if db else [])
+    return _guards[root]
+
+
 class SafeExecute(Execute):
-    """Execute, except that a dead kernel fails the cell that killed it and skips the rest."""
+    """Execute in a sandbox, with the course folder verified and restored after the kernel; a
+    dead kernel fails the cell that killed it and skips the rest."""
+
+    isolation = Unicode("", help="ask for a weaker sandbox layer for the kernel: uid-drop or "
+                        "process (default: the strongest available)").tag(config=True)
+    landlock = Bool(True, help="outside bubblewrap, confine the kernel with Landlock (turn off "
+                    "only to see guard.py restore what an unconfined kernel did)").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", BoxedKernelManager)
+        super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
-        return super().preprocess(nb, resources, km)
+        resources = resources if resources is not None else {}
+        folder = Path(resources.get("metadata", {}).get("path") or ".")
+        layer, note = choose_isolation(self.isolation or None)
+        root = Path(CourseDirectory(config=self.config).root)
+        db_url = resources.get("nbgrader", {}).get("db_url", "")
+        db = Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
+        guard = _guard(root, db)
+        guard.snapshot()
+        try:
+            self._box = Box(folder, layer, confine=self.landlock)
+        except BoxError as e:       # the submission's folder is refused: no kernel at all
+            self.log.warning("not running %s: %s", folder, e)
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs = [_error("NotRun", f"the notebook was not run: {e}")]
+            return nb, resources
+        if layer != "bubblewrap" and not self.landlock:
+            layer += " without landlock"
+        self.log.info("zth: the kernel runs in the %s sandbox%s", layer,
+                      f" ({note})" if note else "")
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            killed = self._box.close()
+            fixed = guard.restore()
+            if killed:
+                self.log.warning("zth: killed %d process(es) the notebook's kernel left running",
+                                 len(killed))
+            for line in fixed:
+                self.log.warning("zth: %s", line)
+            resources.setdefault(KEY, {})["kernel"] = {"layer": layer, "restored": fixed,
+                                                       "killed": len(killed)}
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, BoxedKernelManager):
+            km.use(self._box)
+        return km
 
     def preprocess_cell(self, cell, resources, index):
         if self._died_in is not None:
@@ -102,7 +262,19 @@ class ZthVerdicts(NbGraderPreprocessor):
         if not is_test_cell(cell):
             return cell, resources
         gid = nbgrader_meta(cell).get("grade_id", index)
-        ids = check_ids(source_text(cell))
+        trusted = resources[KEY].get("cells")
+        if trusted is not None:
+            if gid not in trusted:
+                # not a graded cell of the assignment: it can record nothing
+                cell.metadata.get("nbgrader", {})["grade"] = False
+                cell.outputs = [_error("UnknownCell", f"cell {gid} is not a test cell of this "
+                                       "assignment: not graded")]
+                return cell, resources
+            ids, cell_max = trusted[gid]
+            cell.metadata["nbgrader"]["points"] = int(cell_max) if cell_max == int(cell_max) \
+                else cell_max
+        else:
+            ids = check_ids(source_text(cell))
         if not ids:
             self.log.warning("test cell %s names no zth check: its score comes from the kernel",
                              gid)
@@ -113,15 +285,17 @@ class ZthVerdicts(NbGraderPreprocessor):
                                    "(not in course.yaml?)")]
             return cell, resources
         results = [got[i] for i in ids]
-        text = render(results, resources[KEY]["headers"][ids[0]], show_hidden=False)
-        earned = sum(r.points for r in results)
+        header = resources[KEY]["headers"][ids[0]]
+        if kernel := resources[KEY].get("kernel"):
+            header += f" · kernel: {kernel['layer']}"
+        text = render(results, header, show_hidden=False)
         group_max = sum(r.max_points for r in results)
         cell_max = float(nbgrader_meta(cell).get("points", group_max))
         if group_max != cell_max:
             self.log.warning("test cell %s is worth %g points but its checks %g in course.yaml: "
                              "scaling (re-run `zth nbgrader init` and generate_assignment)",
                              gid, cell_max, group_max)
-        score = round(cell_max * earned / group_max, 6) if group_max else cell_max
+        score = cell_score(got, ids, cell_max)
         cell.outputs = [new_output("stream", name="stdout", text=text)]
         if score <= 0 < cell_max:
             failed = sum(not r.passed for r in results)
@@ -132,6 +306,32 @@ class ZthVerdicts(NbGraderPreprocessor):
             cell.outputs.append(new_output("execute_result", {"text/plain": f"{score:g}"},
                                            execution_count=cell.execution_count))
         return cell, resources
+
+
+class ZthSeal(NbGraderPreprocessor):
+    """The last word: every test cell's score in the gradebook is the grader's, even for a test
+    cell the submitted notebook lost (after SaveAutoGrades, in nbgrader_config.py)."""
+
+    def preprocess(self, nb, resources):
+        zth = resources.get(KEY, {})
+        cells, results = zth.get("cells"), zth.get("results")
+        if cells is None or results is None:
+            return nb, resources
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            for gid, (ids, cell_max) in cells.items():
+                if not ids:
+                    continue
+                grade = gb.find_grade(gid, info["notebook"], info["assignment"], info["student"])
+                score = cell_score(results, ids, cell_max)
+                if grade.auto_score is None or abs(grade.auto_score - score) > 1e-9:
+                    self.log.warning("zth: %s: test cell %s recorded %s, the grader says %g: "
+                                     "recording %g", info["student"], gid, grade.auto_score,
+                                     score, score)
+                grade.auto_score = score
+                grade.needs_manual_grade = grade.manual_score is not None
+            gb.db.commit()
+        return nb, resources
 
 
 def _error(name: str, message: str):

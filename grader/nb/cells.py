@@ -20,6 +20,9 @@ HEADER = "# Autograded by the zth grader (sandboxed): run this cell to see the v
 IMPORT = "from grader.nb import check"
 NO_VISIBLE = "check()  # this cell's checks are hidden: they run when your work is autograded"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+USE_IMPORT = "from grader.nb import use_package"
+USE_CALL = 'use_package("{package}")  # ./{package}/ beside this notebook, or ../{package}/'
+_USE = re.compile(r"^(from grader\.nb import use_package|use_package\(.*)\n?", re.M)
 _ID = re.compile(r"""["']([a-z][a-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*)["']""")
 
 
@@ -85,7 +88,8 @@ def sync(nb, course: Course, name: str = "notebook") -> list[str]:
     """Make every test cell of `nb` canonical for course.yaml (in place); returns notes.
 
     Ids no longer in course.yaml are dropped; checks of the lecture that no cell names are
-    appended to the last test cell, so a notebook always grades every check of its lecture.
+    appended to the last test cell, so a notebook always grades every check of its lecture. The
+    setup cell gets its `use_package` line (no note: it is generated, like the test cells).
     """
     notes = []
     cells = [c for c in nb["cells"] if is_test_cell(c)]
@@ -122,7 +126,29 @@ def sync(nb, course: Course, name: str = "notebook") -> list[str]:
         cell["source"] = test_source(visible, hidden)
         points = sum(known[i].points for i in ids)
         cell["metadata"]["nbgrader"]["points"] = int(points) if points == int(points) else points
+    sync_setup(nb, lec.package)
     return notes
+
+
+def setup_source(source: str, package: str) -> str:
+    """The setup cell with `use_package` as its first statement (after any %magics), so the
+    notebook imports its package wherever it was opened: beside the package, as nbgrader hands
+    it out, or in the repository's assignments/notebooks/ with the package one folder up."""
+    lines = _USE.sub("", source).split("\n")
+    at = 0
+    while at < len(lines) and lines[at].startswith("%"):
+        at += 1
+    lines[at:at] = [USE_IMPORT, USE_CALL.format(package=package)]
+    return "\n".join(lines)
+
+
+def sync_setup(nb, package: str) -> None:
+    """Put `use_package` into the setup cell (grade id "setup", else the first code cell)."""
+    code = [c for c in nb["cells"] if c.get("cell_type") == "code"]
+    setup = next((c for c in code if nbgrader_meta(c).get("grade_id") == "setup"),
+                 code[0] if code else None)
+    if setup is not None:
+        setup["source"] = setup_source(source_text(setup), package)
 
 
 def test_cells(nb) -> dict[str, list[str]]:

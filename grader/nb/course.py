@@ -2,7 +2,8 @@
 
     DIR/nbgrader_config.py           course id, gradebook, Execute.timeout from course.yaml, the
                                      student modules excluded from overwriting, our autograde
-                                     pipeline and feedback without hidden tests
+                                     pipeline (the kernel sandboxed, the course folder verified,
+                                     the scores the grader's) and feedback without hidden tests
     DIR/source/<id>/<id>.ipynb       the lecture's notebook (solutions, test cells for course.yaml)
     DIR/source/<id>/<package>/*.py   the stub modules the student fills in (as in assignments/)
 
@@ -84,9 +85,19 @@ def config_text(course: Course, course_file: Path, lectures: list[str],
         *[line for lid, files in excluded.items()
           for line in (f'    "{lid}": [', *(f'        "{f}",' for f in files), "    ],")],
         "}",
+        "# a submitted notebook's graded cells get back the metadata the gradebook recorded",
+        "c.Autograde.sanitize_preprocessors = [",
+        '    "nbgrader.preprocessors.ClearOutput",',
+        '    "nbgrader.preprocessors.DeduplicateIds",',
+        '    "nbgrader.preprocessors.OverwriteKernelspec",',
+        '    "grader.nb.autograde.ZthRestoreCells",',
+        '    "nbgrader.preprocessors.OverwriteCells",',
+        '    "nbgrader.preprocessors.CheckCellMetadata",',
+        "]",
         "c.Autograde.autograde_preprocessors = [",
         '    "grader.nb.autograde.ZthGrade",          # grade the modules, before any kernel runs',
-        '    "grader.nb.autograde.SafeExecute",       # a dead kernel fails one cell, not all',
+        ('    "grader.nb.autograde.SafeExecute",       '
+         '# kernel sandboxed; course folder verified'),
         '    "nbgrader.preprocessors.IgnorePattern",',
         '    "nbconvert.preprocessors.ClearMetadataPreprocessor",',
         '    "nbgrader.preprocessors.LimitOutput",',
@@ -95,6 +106,8 @@ def config_text(course: Course, course_file: Path, lectures: list[str],
         '    "nbgrader.preprocessors.SaveAutoGrades",',
         '    "nbgrader.preprocessors.AssignLatePenalties",',
         '    "nbgrader.preprocessors.CheckCellMetadata",',
+        ('    "grader.nb.autograde.ZthSeal",           '
+         "# the gradebook's test cell scores := the grader's"),
         "]",
         "# feedback shows no hidden tests (their verdicts are already summed, never named)",
         "c.GenerateFeedback.preprocessors = [",
