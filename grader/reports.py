@@ -290,7 +290,7 @@ def _cells(row: str) -> list[str]:
 
 _VALUE = r"""(?:'[^'\n]*'|"[^"\n]*"|[^\s,;()]+)"""
 _DIFF = re.compile(
-    r"(?P<kind>first wrong[\w ]*?|first|worst) at (?P<where>[^\n]+?)"
+    r"(?P<kind>first wrong[\w ]{0,40}?|first|worst) at (?P<where>[^\n]{1,120}?)"
     rf"(?:: got (?P<got>{_VALUE}), expected (?P<exp>{_VALUE})"
     r"(?: \(abs err (?P<abs>[^,()\n]+), rel err (?P<rel>[^()\n]+)\))?"
     rf"| \(got (?P<got2>{_VALUE}), expected (?P<exp2>{_VALUE})\))")
