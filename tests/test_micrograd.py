@@ -163,9 +163,20 @@ BUGS = {
                                                 "(f(*up) - f(*args)) / h")]},
                              "micrograd.numerical_grad"),
 }
-# planted where the check's message cannot name the function (MLP.__init__'s layer flags)
+# planted where the check's message cannot name the function (MLP.__init__'s layer flags, the
+# helpers draw_dot calls): the right check must still fail
 UNNAMED = {"relu_on_last_layer": ({"nn.py": [("nonlin=i != len(nouts) - 1", "nonlin=True")]},
-                                  "micrograd.nn_forward")}
+                                  "micrograd.nn_forward"),
+           "draw_dot_edges_reversed": ({"viz.py": [(
+               "dot.edge(str(id(n1)), str(id(n2)) + n2._op)",
+               "dot.edge(str(id(n2)) + n2._op, str(id(n1)))")]}, "micrograd.draw_dot"),
+           "draw_dot_shows_data_as_grad": ({"viz.py": [("grad {n.grad:.4f}", "grad {n.data:.4f}")]},
+                                           "micrograd.draw_dot"),
+           "trace_not_recursive": ({"viz.py": [("                build(child)\n", "")]},
+                                   "micrograd.draw_dot"),
+           "draw_dot_op_node_for_leaves": ({"viz.py": [("        if n._op:\n",
+                                                        "        if True:\n")]},
+                                           "micrograd.draw_dot")}
 # Python's operator for each dunder (the data model, not our messages)
 OPERATOR = {"__add__": "+", "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*",
             "__rmul__": "*", "__truediv__": "/", "__rtruediv__": "/", "__pow__": "**",
@@ -284,6 +295,46 @@ def test_wrong_return_type_says_what_was_expected(tmp_path):
     assert r.status == "failed"
     assert r.message.startswith(f"`{cls}.{func}` returned float; expected a Value"), r.message
     assert "Traceback" not in r.message and "zth_worker" not in r.message
+
+
+def test_wrong_return_type_of_the_model_says_what_was_expected(tmp_path):
+    sub = mutant(tmp_path, "micrograd", {"nn.py": [("return act.relu() if self.nonlin else act",
+                                                    "return (act.relu() if self.nonlin else act)"
+                                                    ".data")]})
+    r = grade_path(sub, "micrograd", only={"micrograd.nn_forward"})["micrograd.nn_forward"]
+    assert r.status == "failed" and r.message.startswith(
+        "`MLP.__call__` returned float; expected a Value or a list of Values")   # MLP(3, [.., 1])
+
+
+DOT_STYLES = {   # draw_dot sources a student may write: ids, quoting, separators, labels
+    "lecture": ('digraph {{\n\tgraph [rankdir=LR]\n\t1 [label="{{ a | data {a} | grad {ga} }}" '
+                'shape=record]\n\t2 [label="{{ b | data {b} | grad {gb} }}" shape=record]\n'
+                '\t3 [label="{{ c | data {c} | grad 1.0000 }}" shape=record]\n\t"3*" [label="*"]'
+                '\n\t"3*" -> 3\n\t1 -> "3*"\n\t2 -> "3*"\n}}\n'),
+    "one_line": ('digraph G {{ rankdir="TB"; node [shape=record]; n_a [shape=record, '
+                 'label="{{data={a}|grad={ga}}}"]; n_b [label="{{data={b}|grad={gb}}}"]; '
+                 'n_c [label="{{data={c}|grad=1.0}}"]; op_c [label="mul"]; n_a -> op_c; '
+                 'n_b -> op_c; op_c -> n_c; }}'),
+    "html_labels": ('digraph {{\n  A [label=<<b>data</b> {a} <i>grad</i> {ga}>]\n'
+                    '  B [label=<data {b} grad {gb}>]\n  C [label=<data {c} grad 1>]\n'
+                    '  X [label=<&times;>]\n  A -> X -> C\n  B -> X\n}}'),
+}
+
+
+@pytest.mark.parametrize("style", sorted(DOT_STYLES))
+def test_draw_dot_reads_the_dot_text_however_it_is_written(style):
+    from grader.lectures.micrograd.checks import parse_dot
+    a, b = 1.25, -0.5
+    src = DOT_STYLES[style].format(a=a, b=b, c=a * b, ga=b, gb=a)
+    nodes, edges = parse_dot(src)
+    records = {k: v for k, v in nodes.items() if "data" in v}
+    assert len(records) == 3
+    ops = set(nodes) - set(records)
+    assert len(ops) == 1
+    op = ops.pop()
+    assert {a for a, b in edges if b == op} == set(records) - {next(
+        r for r in records if (r, op) not in edges)}
+    assert sum(1 for a, b in edges if a == op) == 1
 
 
 def _svg_nodes(svg: str) -> dict[str, dict]:

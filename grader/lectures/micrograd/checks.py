@@ -69,7 +69,8 @@ WHO = {v[1] for v in OPS.values()} | {
     "Value.data", "Value.grad", "Value.backward", "MLP.__call__", "MLP.parameters",
     "Neuron.__call__", "Neuron.parameters", "Layer.__call__", "Layer.parameters", "draw_dot",
     "numerical_grad", "softmax", "nll"}
-EXPECTED = {"a Value", "a number (int or float)", "a list of Values", "a list of numbers",
+EXPECTED = {"a Value", "a Value or a list of Values", "a number (int or float)",
+            "a list of Values", "a list of numbers",
             "a graphviz.Digraph (its .source is the DOT text)"}
 
 

@@ -199,7 +199,10 @@ def _structure(model):
 def _outputs(Value, y, what):
     """A model's output as a list of Values (a single Value or a list of them)."""
     ys = y if isinstance(y, list) else [y]
-    return [_is(Value, v, what) for v in ys]
+    for v in ys:
+        if not isinstance(v, Value):
+            raise WrongType(what, v, "a Value or a list of Values", inside=isinstance(y, list))
+    return ys
 
 
 def _params(Value, obj, what):
