@@ -94,6 +94,17 @@ def test_failure_names_the_bigram_and_the_tolerance(tmp_path):
     assert "keepdim" in r.message  # the hint
 
 
+def test_gradient_descent_names_the_first_diverging_step(tmp_path):
+    """Issue #17: steps in time order; gradients that accumulate make the update of step 1
+    wrong, so the loss of step 2 is the first to diverge (steps 0 and 1 are still right)."""
+    edits, _ = BUGS["gradients_never_reset"]
+    r = grade_path(mutant(tmp_path, "bigram", edits), "bigram",
+                   only={"bigram.gradient_descent"})["bigram.gradient_descent"]
+    assert r.message.startswith("gradient_descent: the loss first diverges at step 2: got "), \
+        r.message
+    assert "update of step 1" in r.message and "worst at step" in r.message
+
+
 def test_reference_reproduces_the_lecture_numbers():
     """The lecture's loop (float32 running sum) on all of names.txt: 2.4541 and 2.4544."""
     counts = reference("bigram", "counts")

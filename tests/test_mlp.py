@@ -129,7 +129,7 @@ def test_train_failure_names_the_first_diverging_step_and_draws_the_curve(tmp_pa
     for r in runs:
         assert r.status == "failed" and r.points == 0
         drop = int(re.search(r"from step (\d+) on", r.message).group(1))
-        assert r.message.startswith("training diverges from the specified run (rtol=")
+        assert r.message.startswith("train: the run diverges from the specified one (rtol=")
         assert f"first at step {drop + 1}: minibatch loss" in r.message, r.message
         assert "the schedule is not followed" in r.message
         (fig,) = r.figures

@@ -82,4 +82,4 @@ def test_train_is_tied_to_the_parents_run(tmp_path, case, layer):
     sub = mutant(tmp_path, "mlp", {"train.py": [(old, new)]})
     r = grade_path(sub, "mlp", isolation=layer, only={"mlp.train"})["mlp.train"]
     assert r.status == "failed" and r.points == 0, r.message
-    assert r.message.startswith("training diverges from the specified run")
+    assert r.message.startswith("train: the run diverges from the specified one")

@@ -280,8 +280,17 @@ def gradient_descent(ctx: Context):
                                 reg=p["reg"]), "gradient_descent", ("W", "losses"))
     want_W, want_losses = descend(W, xs, ys, steps, p["lr"], p["reg"])
     losses = ctx.numbers(got["losses"], "losses", steps)
-    ctx.close(losses, want_losses, f"loss at each of {steps} steps (lr {p['lr']}, reg "
-              f"{p['reg']})", lambda i: f"step {i}")
+    bad = np.flatnonzero(~np.isclose(losses, want_losses, rtol=ctx.tol.rtol, atol=ctx.tol.atol))
+    if bad.size:          # steps in time order: the first that diverges, then the worst
+        i = int(bad[0])
+        cause = f" (so the update of step {i - 1} or this step's loss is wrong)" if i else ""
+        first = (f"gradient_descent: the loss first diverges at step {i}: got "
+                 f"{losses[i]:.3g}, expected {want_losses[i]:.3g}{cause}")
+        try:
+            ctx.close(losses, want_losses, f"loss at each of {steps} steps (lr {p['lr']}, "
+                      f"reg {p['reg']})", lambda i: f"step {i}")
+        except CheckFailed as e:
+            raise CheckFailed(f"{first}; {e}") from None
     Wg = ctx.array(got["W"], "W", (27, 27), kinds="f")
     ctx.ensure(not np.array_equal(Wg, W), "W is unchanged after gradient_descent: update it in "
                "place (W.data += -lr * W.grad), do not rebind the name W")

@@ -411,7 +411,8 @@ def train(ctx: Context):
         ctx.figure("loss", loss_figure(losses, want, decay_at,
                                        first_step if bad_steps.size else None, tol))
         raise CheckFailed(
-            f"training diverges from the specified run ({tol}); first at {head}{worst_txt}. "
+            f"train: the run diverges from the specified one ({tol}); first at {head}"
+            f"{worst_txt}. "
             f"{bad_steps.size} of {steps} steps and {bad_cps.size} of {n_seg} checkpoints "
             f"outside tolerance (batches: torch.randint(0, X.shape[0], (batch_size,), "
             f"generator=generator); {sched}).{hint}")
