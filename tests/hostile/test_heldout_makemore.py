@@ -119,7 +119,7 @@ VARIANTS = {
              "                self.running_mean = torch.lerp(self.running_mean, xmean, "
              "self.momentum)\n")]},
             {"batchnorm.bn_train", "batchnorm.bn_running", "batchnorm.bn_eval",
-             "batchnorm.bn_momentum", "batchnorm.fold"}),
+             "batchnorm.bn_momentum", "batchnorm.bn_backward", "batchnorm.fold"}),
         "multiplied_init_addmm_and_broadcast_fold": ({"nn.py": [
             ("/ fan_in**0.5\n", "* fan_in**-0.5\n"),
             ("        self.out = x @ self.weight\n        if self.bias is not None:\n"
