@@ -39,6 +39,14 @@ def typed(pkg, mod, fn):
 
 
 @probe
+def strict(pkg, mod, fn):
+    out = attr(module(pkg, mod), fn)()
+    if not isinstance(out, float):
+        raise TypeError(f"{fn}() should return a float, got {type(out).__name__}")
+    return out
+
+
+@probe
 def careless(pkg, mod, fn):
     return attr(module(pkg, mod), fn)().data   # trusts the student's return type
 '''
@@ -141,6 +149,7 @@ def test_wrong_return_type_is_named_not_the_probes_traceback(room, layer):
     try:
         named = w.call("typed", {"mod": "core", "fn": "wrong"}, 1, 30)
         careless = w.call("careless", {"mod": "core", "fn": "wrong"}, 1, 30)
+        strict = w.call("strict", {"mod": "core", "fn": "wrong"}, 1, 30)
     finally:
         w.close()
     assert named.status == "error"
@@ -151,6 +160,9 @@ def test_wrong_return_type_is_named_not_the_probes_traceback(room, layer):
     assert first == "AttributeError: 'str' object has no attribute 'data'"
     assert "while using what your code returned" in careless.message
     no_grader_frames(careless.message)
+    # a probe's own `raise` is worded for the student already: its message alone
+    assert strict.status == "error"
+    assert strict.message == "TypeError: wrong() should return a float, got str"
 
 
 @pytest.mark.parametrize("layer", LAYERS)

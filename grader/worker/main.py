@@ -92,7 +92,10 @@ def describe(exc: BaseException, root: str, file: str = "") -> str:
     inner = next((f for f in reversed(frames) if _mine(f.filename, root) or _ours(f.filename)),
                  None)
     if inner is not None and _ours(inner.filename):
-        # our probe, not the student's code, raised: on something the student's code returned
+        # our probe, not the student's code, raised: on something the student's code returned.
+        # A `raise` of the probe's own says what it expected in words meant for the student
+        if (inner.line or "").lstrip().startswith("raise "):
+            return what
         return (f"{what}\nraised by the grader while using what your code returned (in its "
                 f"probe {inner.name}): check the types and values your functions return")
     return what + _where(exc, root)
