@@ -2,7 +2,8 @@
 
 A check runs in the trusted parent. It builds seeded inputs, asks the sandboxed worker to run a
 probe on the student's code, validates the plain data that comes back (exact type, dtype, shape)
-and compares it with an oracle (torch, tiktoken or the reference) within course.yaml's tolerance.
+and compares it with an oracle (torch, tiktoken or its own computation on the inputs it chose)
+within course.yaml's tolerance; oracles the student's code calls are callbacks answered here.
 It passes by returning (optionally a short note) and fails by raising `CheckFailed`.
 """
 from __future__ import annotations

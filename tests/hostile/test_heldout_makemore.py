@@ -98,6 +98,15 @@ VARIANTS = {
              "    logp = F.log_softmax(logits, dim=1)\n"
              "    return -logp[torch.arange(logits.shape[0]), Y].mean()\n")]},
             {"mlp.forward", "mlp.loss", "mlp.grads", "mlp.train"}),
+        # gradients zeroed in place, the update as add_, the losses returned as a tensor
+        "zeroed_grads_add_update_and_loss_tensor": ({"train.py": [
+            ("        for p in parameters:\n            p.grad = None\n",
+             "        for p in parameters:\n            if p.grad is not None:\n"
+             "                p.grad.zero_()\n"),
+            ("            p.data += -lr(i) * p.grad\n",
+             "            p.data.add_(p.grad, alpha=-lr(i))\n"),
+            ("    return lossi\n", "    return torch.tensor(lossi)\n")]},
+            {"mlp.train"}),
         "one_hot_embedding_and_addmm": ({"model.py": [
             ("    return C[X]\n", "    return F.one_hot(X, C.shape[0]).to(C.dtype) @ C\n"),
             ("    return h @ W2 + b2\n", "    return torch.addmm(b2, h, W2)\n"),

@@ -107,7 +107,8 @@ def train(pkg, params, X, Y, steps, segment, batch_size, lr, decay_at, lr_after,
     for start in range(0, steps, segment):
         out = fn(ps, X_t, Y_t, segment, batch_size=batch_size, generator=g,
                  lr=lambda i, start=start: lr if start + i < decay_at else lr_after)
-        out = list(out) if isinstance(out, (list, tuple)) else out
+        out = out.tolist() if isinstance(out, torch.Tensor) else out
+        out = list(out) if isinstance(out, (list, tuple)) or hasattr(out, "__array__") else out
         if not isinstance(out, list) or len(out) != segment:
             raise TypeError(f"train(parameters, X, Y, steps={segment}, ...) should return the "
                             f"{segment} minibatch losses as a list")
