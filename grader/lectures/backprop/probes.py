@@ -9,6 +9,9 @@ never require grad, so a correct manual backward trips none of them. A violation
 """
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
@@ -51,6 +54,16 @@ class NoAutograd(TorchFunctionMode):
 
 def guarded(fn, where: str, *args, **kwargs):
     mode = NoAutograd(where)
+    # the mode and the hooks are thread-local: a thread started in here would run without them.
+    # The parent's escape scan refuses threading in the source; this is the run-time evidence:
+    # every thread the threading module starts runs this profile hook first.
+    started: list[str] = []
+
+    def first_event(*_):
+        started.append(threading.current_thread().name)
+        sys.setprofile(None)
+
+    threading.setprofile(first_event)
     try:
         with torch.autograd.graph.saved_tensors_hooks(mode.pack, lambda t: t), mode:
             out = fn(*args, **kwargs)
@@ -59,9 +72,15 @@ def guarded(fn, where: str, *args, **kwargs):
     except BaseException:
         if mode.found:
             raise mode.violation(mode.found[0]) from None
+        if started:
+            raise mode.violation("a thread (the guard does not reach other threads)") from None
         raise
+    finally:
+        threading.setprofile(None)
     if mode.found:
         raise mode.violation(mode.found[0])
+    if started:
+        raise mode.violation("a thread (the guard does not reach other threads)")
     for t in out.values() if isinstance(out, dict) else [out]:
         if isinstance(t, torch.Tensor) and (t.requires_grad or t.grad_fn is not None):
             raise mode.violation("autograd (its result is part of a computation graph)")
