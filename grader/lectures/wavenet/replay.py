@@ -91,17 +91,17 @@ def train(cfg, starts: list[list[np.ndarray]], X: np.ndarray, Y: np.ndarray, lrs
     lrs = torch.as_tensor(lrs, dtype=dtype)
     R, steps, B = Y.shape
     losses = torch.zeros(R, steps, dtype=torch.float64)
-    for i in range(steps):
-        logits = forward(state, X[:, i], True, convention)
-        loss = F.cross_entropy(logits.reshape(R * B, -1), Y[:, i].reshape(-1),
+    for step in range(steps):
+        logits = forward(state, X[:, step], True, convention)
+        loss = F.cross_entropy(logits.reshape(R * B, -1), Y[:, step].reshape(-1),
                                reduction="none").view(R, B).mean(1)
         for p in params:
             p.grad = None
         loss.sum().backward()     # the copies are independent: each gets its own gradient
         with torch.no_grad():
             for p in params:
-                p -= lrs[:, i].reshape((R,) + (1,) * (p.dim() - 1)) * p.grad
-        losses[:, i] = loss.detach()
+                p -= lrs[:, step].reshape((R,) + (1,) * (p.dim() - 1)) * p.grad
+        losses[:, step] = loss.detach()
     return losses.numpy(), [[t[r].detach().double().numpy() for t in state] for r in range(R)]
 
 
