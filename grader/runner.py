@@ -349,8 +349,10 @@ def grade_submission(course: Course, path: Path, lectures: list[str] | None, see
     try:
         snap = snapshot(path, course.limits)
     except Refused as e:
-        # stat only (never opens anything): which lectures this refusal is reported under
-        todo = lectures or lectures_in(path, course) or list(course.lectures)
+        # which lectures this refusal is reported under: folder listings and stat only, never
+        # opening a file (the finder is bounded and follows no link)
+        found = locate(path, course, lectures) or Path(path)
+        todo = lectures or lectures_in(found, course) or list(course.lectures)
         sub.lectures = [_every_check(course, lid, layer, "refused", f"refused: {e}", only,
                                      on_check) for lid in todo]
         return sub
