@@ -169,7 +169,11 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
                       policy_message=lec.policy.message, preload=lec.preload,
                       env=env, binds=binds, bounds=wire.Bounds.from_limits(course.limits))
     worker = WORKER_CLASS(spec, layer)
-    worker.start()
+    try:
+        worker.start()
+    except BaseException:
+        worker.close()       # its temp folder goes too (the submission gets an error status)
+        raise
     return worker
 
 
