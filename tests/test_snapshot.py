@@ -217,7 +217,8 @@ def test_one_past_each_default_bound_is_refused_in_seconds_and_bounded_memory(tm
     assert [p for p in os.listdir(tmp_path) if p.startswith("zth-")] == []
 
 
-def test_a_grader_failure_on_one_submission_is_its_status_not_the_runs(tmp_path, monkeypatch):
+def test_a_grader_failure_on_one_submission_is_its_status_not_the_runs(tmp_path, monkeypatch,
+                                                                      private_tmp):
     batch = tmp_path / "batch"
     shutil.copytree(REFERENCE / "micrograd", batch / "a-honest" / "micrograd",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -237,6 +238,7 @@ def test_a_grader_failure_on_one_submission_is_its_status_not_the_runs(tmp_path,
     assert (got["a-honest"].status, got["a-honest"].points) == ("passed", 10)
     assert got["b-boom"].status == "error" and "No space left on device" in got["b-boom"].message
     assert "not your fault" in got["b-boom"].message
+    assert os.listdir(private_tmp) == []     # snapshots and worker folders, failure or not
 
 
 # -- end to end: `zth grade --batch`, hostile trees beside an honest student ----------------------
