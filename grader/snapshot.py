@@ -21,6 +21,7 @@ removes the copy.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -149,7 +150,14 @@ def _copy(src: Path, root: Path, b: Bounds, snap: Snapshot) -> None:
                                           f"{show(rel)}", rel)
                         names.append(entry.name)
                 for name in sorted(names, reverse=True):
-                    _one(top, real_top, dfd, parts, name, root, b, snap, stack)
+                    try:
+                        _one(top, real_top, dfd, parts, name, root, b, snap, stack)
+                    except OSError as e:
+                        if e.errno != errno.ENAMETOOLONG:
+                            raise           # our side (a full disk): the grader's error
+                        rel = "/".join((*parts, name))
+                        raise Refused(f"{show(rel)}: its path is too long to copy "
+                                      f"({len(rel)} characters)", rel) from None
             finally:
                 os.close(dfd)
     finally:
