@@ -101,6 +101,16 @@ def _deep(pkg, n=600):
     d.mkdir(parents=True)
 
 
+def _long_path(pkg):
+    """20 folders of 250 characters: within the depth bound, past PATH_MAX (built by fds)."""
+    fds = [os.open(pkg, os.O_RDONLY)]
+    for _ in range(20):
+        os.mkdir("x" * 250, dir_fd=fds[-1])
+        fds.append(os.open("x" * 250, os.O_RDONLY, dir_fd=fds[-1]))
+    for fd in fds:
+        os.close(fd)
+
+
 REFUSALS = {
     "fifo": (_fifo, "micrograd/pipe.py is a named pipe"),
     "socket": (_socket, "micrograd/s is a socket"),
@@ -114,6 +124,7 @@ REFUSALS = {
     "link_to_fifo": (lambda p: (os.mkfifo(p / "f"), os.symlink("f", p / "l.py")),
                      "micrograd/l.py is a symbolic link to a named pipe"),
     "folder_600_deep": (_deep, "nested 33 folders deep; the limit is 32 (submission_depth)"),
+    "path_past_path_max": (_long_path, "its path is too long to copy"),
 }
 
 
