@@ -48,6 +48,12 @@ BUGS = {
                     "x.var(0, keepdim=True)\n            with torch.no_grad():\n"))]},
         {"batchnorm.bn_eval"},
         {"batchnorm.bn_train", "batchnorm.bn_running"}),
+    # running statistics updated with grad enabled: each step's graph stays alive through them
+    "running_stats_updated_with_grad": (
+        {"nn.py": [("            with torch.no_grad():\n                self.running_mean",
+                    "            if True:\n                self.running_mean")]},
+        {"batchnorm.bn_running", "batchnorm.bn_momentum"},
+        {"batchnorm.bn_train", "batchnorm.bn_eval", "batchnorm.bn_backward"}),
     "no_tanh_gain": ({"model.py": [("layer.weight *= 5 / 3", "layer.weight *= 1.0")]},
                      {"batchnorm.init_stats"}, {"batchnorm.init_loss", "batchnorm.linear"}),
     # ReLU's Kaiming gain sqrt(2) instead of tanh's 5/3: the pre-activation stds stay in range

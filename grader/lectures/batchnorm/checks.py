@@ -127,6 +127,14 @@ def bn_train(ctx: Context):
 
 
 def _running(ctx: Context, got, want, note: str) -> None:
+    graph = got.get("in_graph")
+    ctx.ensure(type(graph) is list and len(graph) == len(want["running_mean"]),
+               "expected, per training-mode forward, which running statistics joined the graph")
+    for i, names in enumerate(graph):
+        ctx.ensure(not names, f"after training-mode forward {i}, {' and '.join(map(str, names))} "
+                   "is part of autograd's graph (requires_grad or a grad_fn): update the "
+                   "running statistics under torch.no_grad(), or every step's graph stays "
+                   "alive through them")
     for i in range(len(want["running_mean"])):
         for key in ("running_mean", "running_var"):
             ctx.close(ctx.array(got[key][i], key, shape=want[key][i].shape), want[key][i],

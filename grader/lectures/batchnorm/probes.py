@@ -36,17 +36,22 @@ def bn_run(pkg, dim, gamma, beta, batches, eval_x, eps=None, momentum=None):
     """Train-mode forwards over `batches`, then one eval-mode forward; stats after each."""
     kwargs = {k: v for k, v in (("eps", eps), ("momentum", momentum)) if v is not None}
     bn = double(attr(_nn(pkg), "BatchNorm1d")(dim, **kwargs))
-    bn.gamma, bn.beta = tensor(gamma), tensor(beta)
-    outs, means, vars_ = [], [], []
+    # gamma and beta require grad, as in training: the running statistics must not join the graph
+    bn.gamma, bn.beta = tensor(gamma).requires_grad_(), tensor(beta).requires_grad_()
+    outs, means, vars_, in_graph = [], [], [], []
     for x in batches:
-        outs.append(array(bn(tensor(x)), "BatchNorm1d(x)"))
-        means.append(array(attr(bn, "running_mean", "BatchNorm1d.running_mean"),
-                           "running_mean").reshape(-1))
-        vars_.append(array(attr(bn, "running_var", "BatchNorm1d.running_var"),
-                           "running_var").reshape(-1))
+        outs.append(array(bn(tensor(x).requires_grad_()), "BatchNorm1d(x)"))
+        rm = attr(bn, "running_mean", "BatchNorm1d.running_mean")
+        rv = attr(bn, "running_var", "BatchNorm1d.running_var")
+        means.append(array(rm, "running_mean").reshape(-1))
+        vars_.append(array(rv, "running_var").reshape(-1))
+        in_graph.append([k for k, t in (("running_mean", rm), ("running_var", rv))
+                         if isinstance(t, torch.Tensor) and (t.requires_grad
+                                                             or t.grad_fn is not None)])
     bn.training = False
     eval_out = array(bn(tensor(eval_x)), "BatchNorm1d(x) in eval mode")
     return {"outs": outs, "running_mean": means, "running_var": vars_, "eval_out": eval_out,
+            "in_graph": in_graph,
             "eval_mean": array(bn.running_mean, "running_mean").reshape(-1),
             "eval_var": array(bn.running_var, "running_var").reshape(-1),
             "n_params": len(bn.parameters())}
