@@ -36,6 +36,7 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints
                        ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
                        "node_modules", ".venv"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
+KEEP_OUT = ": keep data sets and checkpoints outside the folder you hand in"
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _O_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
@@ -147,7 +148,7 @@ def _copy(src: Path, root: Path, b: Bounds, snap: Snapshot) -> None:
                             rel = "/".join((*parts, entry.name))
                             raise Refused(f"the submission holds more than {b.entries} files and "
                                           f"folders (submission_files); one past the limit: "
-                                          f"{show(rel)}", rel)
+                                          f"{show(rel)}{KEEP_OUT}", rel)
                         names.append(entry.name)
                 for name in sorted(names, reverse=True):
                     try:
@@ -291,11 +292,11 @@ def _copy_file(fd: int, out: Path, rel: str, b: Bounds, snap: Snapshot) -> None:
             size += len(chunk)
             if size > b.file_bytes:
                 raise Refused(f"{show(rel)} is larger than {_mb(b.file_bytes)} "
-                              "(submission_file_mb)", rel)
+                              f"(submission_file_mb){KEEP_OUT}", rel)
             if snap.bytes + size > b.total_bytes:
                 raise Refused(f"the submission's files add up to more than "
-                              f"{_mb(b.total_bytes)} (submission_mb); reached at {show(rel)}",
-                              rel)
+                              f"{_mb(b.total_bytes)} (submission_mb); reached at {show(rel)}"
+                              f"{KEEP_OUT}", rel)
             dst.write(chunk)
     snap.files += 1
     snap.bytes += size
