@@ -66,6 +66,15 @@ BUGS = {
     "split_ignores_the_seed": (
         {"exercises.py": [("random.Random(seed).shuffle(words)", "random.shuffle(words)")]},
         {"bigram.e02_split"}),
+    # the docstring says "shuffle a copy" and leaves the global random state alone (issue #16)
+    "split_shuffles_the_callers_list_in_place": (
+        {"exercises.py": [("    words = list(words)\n    random.Random(seed).shuffle(words)",
+                           "    random.Random(seed).shuffle(words)")]},
+        {"bigram.e02_split"}),
+    "split_reseeds_the_global_rng": (
+        {"exercises.py": [("    random.Random(seed).shuffle(words)",
+                           "    random.seed(seed)\n    random.shuffle(words)")]},
+        {"bigram.e02_split"}),
     "smoothing_tuned_on_test": (
         {"exercises.py": [("best = strengths[dev_losses.index(min(dev_losses))]",
                            ("test_losses = [evaluate(train, test, k) for k in strengths]\n"

@@ -64,7 +64,8 @@ def trigram_loss(train_words, eval_words, k=1.0):
 def split_words(words, seed=42):
     """Shuffle a copy of `words` with `seed` and cut it 80% / 10% / 10% into (train, dev, test)
     lists, n1 = int(0.8 * n), n2 = int(0.9 * n). The same seed gives the same split; every word
-    lands in exactly one part."""
+    lands in exactly one part. The caller's list and the global random state stay as they were:
+    shuffle with a generator of its own, random.Random(seed)."""
     # YOUR CODE HERE
     raise NotImplementedError()
 

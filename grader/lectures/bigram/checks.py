@@ -7,6 +7,7 @@ the parent answers and logs. Inputs are random words drawn from
 """
 from __future__ import annotations
 
+import random
 import string
 from collections import Counter
 
@@ -342,9 +343,19 @@ def _partition_ok(ctx: Context, words: list[str], parts, label: str) -> list[lis
 def e02_split(ctx: Context):
     words = covering_words(ctx.rng, int(ctx.rng.integers(150, 300)))
     s1, s2 = (int(s) for s in ctx.rng.choice(10**6, 2, replace=False))
-    got = ctx.probe("split", words=words, seeds=[s1, s1, s2], other=int(ctx.rng.integers(10**6)))
+    other = int(ctx.rng.integers(10**6))
+    got = ctx.probe("split", words=words, seeds=[s1, s1, s2], other=other)
     ctx.ensure(type(got) is list and len(got) == 3, "split_words: expected three results")
-    a, b, c = (_partition_ok(ctx, words, g, f"split_words(words, seed={s})")
+    for k, (g, s) in enumerate(zip(got, (s1, s1, s2))):
+        g = ctx.mapping(g, f"split_words(words, seed={s})", ("parts", "caller", "random"))
+        # side effects the docstring forbids: the parent knows the caller's list and the next
+        # draw of the global generator (the probe seeded it with other + k before the call)
+        ctx.ensure(g["caller"] == words, f"split_words(words, seed={s}) changed the caller's "
+                   "list (shuffled it in place): shuffle a copy, e.g. list(words)")
+        ctx.ensure(g["random"] == random.Random(other + k).getrandbits(62),
+                   f"split_words(words, seed={s}) changed the global random state (random.seed "
+                   "/ random.shuffle): use a generator of its own, random.Random(seed)")
+    a, b, c = (_partition_ok(ctx, words, g["parts"], f"split_words(words, seed={s})")
                for g, s in zip(got, (s1, s1, s2)))
     ctx.ensure(a == b, f"split_words(words, seed={s1}) gave two different splits: it must depend "
                "only on the seed (e.g. random.Random(seed).shuffle), not on the global random "

@@ -127,15 +127,19 @@ def trigram(pkg, word, words, stoi, N3, k, eval_words, P3):
 @probe
 def split(pkg, words, seeds, other):
     """split_words twice with the same seed (the global random state disturbed in between) and
-    once with another seed; each call gets its own copy of the list."""
+    once with another seed; each call gets its own copy of the list. With each split come what
+    the docstring says must not change: the caller's list after the call, and the next number
+    of the global `random` generator (seeded here with other + k, so the parent knows it)."""
     fn = attr(_ex(pkg), "split_words")
     out = []
     for s in seeds:
         random.seed(other + len(out))
-        parts = fn(list(words), s)
+        caller = list(words)
+        parts = fn(caller, s)
         if not isinstance(parts, (tuple, list)) or len(parts) != 3:
             raise TypeError("split_words should return (train, dev, test)")
-        out.append([list(p) for p in parts])
+        out.append({"parts": [list(p) for p in parts], "caller": list(caller),
+                    "random": random.getrandbits(62)})
     return out
 
 
