@@ -2,8 +2,8 @@
 hard-codes the lecture's 32 rows or 64 units (or 1/31 for Bessel's correction) is caught."""
 from __future__ import annotations
 
-from ...check import Context, check
-from .checks import STAGES, compare, fused_hprebn, fused_logits, setup, stage_inputs
+from ...check import CheckFailed, Context, check
+from .checks import STAGES, compare, explain, fused_hprebn, fused_logits, setup, stage_inputs
 
 
 @check("backprop.other_shapes")
@@ -16,7 +16,10 @@ def other_shapes(ctx: Context):
                         inputs=stage_inputs(stage, values, grads))
         got = ctx.mapping(got, f"{stage}()", tuple(f"d{o}" for o in outs))
         for name in outs:
-            compare(ctx, got[f"d{name}"], grads[name], f"d{name}{note}")
+            try:
+                compare(ctx, got[f"d{name}"], grads[name], f"d{name}{note}")
+            except CheckFailed as e:
+                raise CheckFailed(f"{explain(ctx, got, grads, name, stage)}{note}\n{e}") from None
     fused_logits(ctx, values, grads, note)
     fused_hprebn(ctx, values, grads, note)
     return "every gradient right at another batch size and width"
