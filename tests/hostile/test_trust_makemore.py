@@ -55,6 +55,36 @@ def test_e03_unknown_callback_is_refused_in_the_students_words(tmp_path):
     assert "TypeError: the grader has no callback 'table' here" in r.message
 
 
+
+def test_a_handlers_own_failure_is_the_graders_and_stops_the_worker():
+    """A callback handler that raises (other than CallbackRefused) is a grader bug: it propagates
+    in the parent, and the worker, which waits for an answer that will never come, is killed."""
+    from grader.check import Context
+    from grader.config import load_course
+    from grader.sandbox import Worker, WorkerSpec
+
+    course = load_course()
+    cfg = next(c for c in course.lecture("bigram").checks if c.id == "bigram.e03_sweep")
+    spec = WorkerSpec(lecture="bigram", package="bigram", package_dir=REFERENCE / "bigram",
+                      memory_mb=4096, output_kb=64, reply_mb=16, preload=["torch"])
+    worker = Worker(spec, LAYERS[-1])
+    try:
+        ctx = Context("bigram", cfg, course.tolerance_for("bigram", cfg), 1, 60.0, worker, {})
+
+        def evaluate(train_words, eval_words, k):
+            raise RuntimeError("a bug in the handler")
+        with pytest.raises(RuntimeError, match="a bug in the handler"):
+            ctx.probe("sweep", train=["ab"], dev=["ba"], test=["aa"], strengths=[0.5, 1.0],
+                      callbacks={"evaluate": evaluate})
+        assert not worker.alive() and len(ctx.calls) == 1
+        # the next probe gets a fresh worker and its own log
+        assert ctx.probe("sweep", train=["ab"], dev=["ba"], test=["aa"], strengths=[0.5, 1.0],
+                         callbacks={"evaluate": lambda train_words, eval_words, k: 2.5})["best"]
+        assert len(ctx.calls) == 5
+    finally:
+        worker.close()
+
+
 LOOP = "    lossi = []\n"
 TRAIN_CASES = {
     # ignores the parent's initial weights: starts every run from an init of its own
