@@ -136,12 +136,44 @@ def feedforward(pkg, n_embd, weights, x):
     return _np(_forward(m, x))
 
 
+def _traced(m, names):
+    """Forward hooks recording [input, output] of each named submodule's first call (the
+    parent uses them only to say where a wrong output first goes wrong)."""
+    torch = _torch()
+    trace, hooks = {}, []
+
+    def hook(name):
+        def record(mod, inputs, output):
+            if name not in trace and inputs and isinstance(inputs[0], torch.Tensor) \
+                    and isinstance(output, torch.Tensor):
+                trace[name] = [_np(inputs[0]), _np(output)]
+        return record
+    for name in names:
+        try:
+            sub = m.get_submodule(name)
+        except AttributeError:
+            continue
+        hooks.append(sub.register_forward_hook(hook(name)))
+    return trace, hooks
+
+
+_BLOCK_PARTS = ("ln1", "sa.proj", "sa", "ln2", "ffwd")
+
+
+def _block_names(p: str, n_head: int) -> list[str]:
+    return [p + n for n in _BLOCK_PARTS] + [f"{p}sa.heads.{h}" for h in range(n_head)]
+
+
 @probe
 def block(pkg, n_embd, n_head, block_size, weights, x):
     m = _new(pkg, "model", "Block", n_embd, n_head, block_size=block_size, dropout=0.0)
     _load(m, weights, "Block")
     m.eval()
-    return _np(_forward(m, x))
+    trace, hooks = _traced(m, ["", *_block_names("", n_head)])
+    out = _np(_forward(m, x))
+    for h in hooks:
+        h.remove()
+    return {"out": out, "trace": trace}
 
 
 def _gpt(pkg, cfg: dict, weights: dict | None = None):
@@ -156,10 +188,17 @@ def model(pkg, cfg, weights, idx, targets):
     torch = _torch()
     m = _gpt(pkg, cfg, weights)
     m.eval()
+    names = ["token_embedding_table", "position_embedding_table", "ln_f", "lm_head"]
+    for layer in range(cfg["n_layer"]):
+        names += [f"blocks.{layer}"] + _block_names(f"blocks.{layer}.", cfg["n_head"])
+    trace, hooks = _traced(m, names)
     with torch.no_grad():
         logits, loss = m(torch.from_numpy(idx))
+        for h in hooks:
+            h.remove()
         _, loss_t = m(torch.from_numpy(idx), torch.from_numpy(targets))
-    return {"logits": _np(logits), "loss_none": loss is None, "loss": float(loss_t)}
+    return {"logits": _np(logits), "loss_none": loss is None, "loss": float(loss_t),
+            "trace": trace}
 
 
 @probe
@@ -196,26 +235,36 @@ def causal(pkg, kind, cfg, a, b):
     return [_np(o) for o in outs]
 
 
-# -- a short training run --------------------------------------------------------------------
+# -- a short training run ----------------------------------------------------------------------
 @probe
-def train(pkg, cfg, train_data, iters, batch_size, lr, seed):
-    """AdamW on random windows of the training split; returns the losses and final weights."""
+def train(pkg, cfg, weights, windows, lrs, segment):
+    """The lecture's AdamW loop from the parent's weights, on the parent's windows (step ×
+    batch × block_size+1) with the parent's learning rate for each step. Returns every step's
+    loss and the AdamW state (weights, exp_avg, exp_avg_sq by name) after every `segment` steps:
+    the parent replays each segment from the state before it."""
     torch = _torch()
-    torch.manual_seed(seed)
-    m = _gpt(pkg, cfg)
+    m = _gpt(pkg, cfg, weights)
     m.train()
-    data = torch.from_numpy(np.asarray(train_data, dtype=np.int64))
-    opt = torch.optim.AdamW(m.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    T = cfg["block_size"]
+    params = dict(m.named_parameters())
+    opt = torch.optim.AdamW(m.parameters(), lr=lrs[0])
+    win = torch.from_numpy(np.asarray(windows, dtype=np.int64))
+    xs, ys = win[..., :-1].contiguous(), win[..., 1:].contiguous()
     losses = []
-    for _ in range(iters):
-        ix = torch.randint(len(data) - T, (batch_size,), generator=g)
-        x = torch.stack([data[i:i + T] for i in ix])
-        y = torch.stack([data[i + 1:i + T + 1] for i in ix])
-        _, loss = m(x, y)
+    state = {key: {k: [] for k in params} for key in ("weights", "exp_avg", "exp_avg_sq")}
+    for i, lr in enumerate(lrs):
+        for group in opt.param_groups:
+            group["lr"] = lr
+        _, loss = m(xs[i], ys[i])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         losses.append(float(loss))
-    return {"losses": losses, "weights": _state(m)}
+        if (i + 1) % segment == 0:
+            for k, q in params.items():
+                state["weights"][k].append(_np(q))
+                for key in ("exp_avg", "exp_avg_sq"):   # no state yet: never had a gradient
+                    st = opt.state[q].get(key)
+                    state[key][k].append(np.zeros(tuple(q.shape), np.float32) if st is None
+                                         else _np(st))
+    return {"losses": losses,
+            **{key: {k: np.stack(v) for k, v in d.items()} for key, d in state.items()}}
