@@ -76,7 +76,8 @@ def _apply(fn, label, *args):
     try:
         return fn(*args)
     except TypeError as e:
-        if "unsupported operand" in str(e):   # the r-op (or the op) is not defined at all
+        # the op is not defined at all (no __radd__, say): missing, not a crash of ours
+        if "unsupported operand" in str(e) and not hasattr(type(args[0]), label.split(".")[1]):
             raise Missing(label) from None
         raise
 
