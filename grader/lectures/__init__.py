@@ -6,6 +6,9 @@
     probes.py          SANDBOXED  copied into the worker next to the student's code: treat
                                   everything it returns as the student's answer, never as truth
     hidden_probes.py   SANDBOXED  probes only hidden checks call; instructor build only
+    needs.py           trusted    optional: `worker_needs() -> (env, binds)`, what the worker
+                                  needs besides the package (minbpe: the tiktoken cache); the
+                                  runner calls it when it starts the worker, never on import
 
 A check asks the worker for a probe by name (`ctx.probe("name", ...)`); the contract test
 (tests/test_rooms.py) proves every such name is a `@probe` of the room's sandboxed side, and

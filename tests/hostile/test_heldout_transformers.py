@@ -163,6 +163,10 @@ MINBPE_VARIANTS = {
         ("        for pair, idx in sorted(self.merges.items(), key=lambda kv: kv[1]):\n"
          "            ids = merge(ids, pair, idx)\n"))]},
     "train_recounts_like_the_lecture": "LECTURE_TRAIN",
+    # minbpe's own load() reads a .model file whose last merge has no newline after it
+    "save_without_final_newline": {"base.py": [(
+        '            f.writelines(f"{idx1} {idx2}\\n" for idx1, idx2 in self.merges)\n',
+        '            f.write("\\n".join(f"{idx1} {idx2}" for idx1, idx2 in self.merges))\n')]},
 }
 LECTURE_TRAIN = """    words = [list(c) for c in chunks]
     weights = list(chunks.values())

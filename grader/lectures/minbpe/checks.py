@@ -19,8 +19,6 @@ from ... import tiktoken_offline
 from ...check import CheckFailed, Context, check
 from ...data import read_text
 
-tiktoken_offline.install()   # before any worker starts: course.yaml passes $TIKTOKEN_CACHE_DIR on
-
 SPECIALS = ["<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
             "<|endofprompt|>"]
 
@@ -329,8 +327,9 @@ def _encode_check(ctx: Context, kind: str, texts: list[str], train_text: str,
     vocab = vocab_of(merges)
     for ids, text in zip(decode, got["decode"]):
         want = b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace")
-        ctx.ensure(text == want, f"{name}.decode({ids}) should be {want!r} (invalid UTF-8 "
-                   f"becomes U+FFFD: errors='replace'), got {text!r}")
+        ctx.ensure(text == want, f"{name}.decode({ids}) should be {want!r}, got {text!r} "
+                   "(bytes that are not valid UTF-8 become U+FFFD, the replacement character, "
+                   "instead of raising)")
 
 
 @check("minbpe.basic_encode")
@@ -397,43 +396,119 @@ def _with_specials(text: str, merges, specials: dict[str, int]) -> list[int]:
     return ids
 
 
+def parse_model(text: str) -> tuple[str, dict[str, int], list[tuple[int, int]]]:
+    """A .model file read as minbpe's `load()` reads it: version line, pattern, the number of
+    special tokens, one "name id" line each, then one "id1 id2" line per merge (the final newline
+    is optional, as it is for `load()`). Raises ValueError naming the line."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    def line(k: int) -> str:
+        if k >= len(lines):
+            raise ValueError(f"line {k + 1}: the file ends early")
+        return lines[k].strip()
+    if line(0) != "minbpe v1":
+        raise ValueError(f"line 1: {line(0)[:40]!r}, expected 'minbpe v1'")
+    pattern = line(1)
+    try:
+        n = int(line(2))
+    except ValueError:
+        raise ValueError(f"line 3: {line(2)[:40]!r}, expected the number of special tokens") \
+            from None
+    specials = {}
+    for k in range(3, 3 + n):
+        parts = line(k).split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            raise ValueError(f"line {k + 1}: {line(k)[:40]!r}, expected 'name id'")
+        specials[parts[0]] = int(parts[1])
+    merges = []
+    for k in range(3 + n, len(lines)):
+        parts = line(k).split()
+        if len(parts) != 2 or not all(x.isdigit() for x in parts):
+            raise ValueError(f"line {k + 1}: {line(k)[:40]!r}, expected 'id1 id2' (a merge)")
+        merges.append((int(parts[0]), int(parts[1])))
+    return pattern, specials, merges
+
+
+def model_text(pattern: str, specials: dict[str, int], merges, newline: bool) -> str:
+    text = ("minbpe v1\n" + f"{pattern}\n{len(specials)}\n"
+            + "".join(f"{s} {i}\n" for s, i in specials.items())
+            + "".join(f"{a} {b}\n" for a, b, _ in merges))
+    return text if newline else text[:-1]
+
+
+def _raised(value) -> str | None:
+    return value["raised"] if type(value) is dict and type(value.get("raised")) is str else None
+
+
 @check("minbpe.save_load")
 def save_load(ctx: Context):
     train_text = corpus(ctx.rng, "taylorswift.txt", 1500) + random_unicode(ctx.rng, 100)
-    text = corpus(ctx.rng, "taylorswift.txt", 300)
+    text = corpus(ctx.rng, "taylorswift.txt", 300) + random_unicode(ctx.rng, 40)
     for kind in ("basic", "regex"):
         pat = None if kind == "basic" else "gpt4"
+        pat_str = "" if kind == "basic" else pattern("gpt4")
         merges = train(train_text, pat, int(ctx.rng.integers(20, 40)))
-        specials = {} if kind == "basic" else {"<|endoftext|>": 100257,
-                                               "<|fim_prefix|>": 100258}
+        specials = {} if kind == "basic" else {
+            name: 256 + len(merges) + int(ctx.rng.integers(0, 50000)) + k
+            for k, name in enumerate(ctx.rng.permutation(SPECIALS)[:2].tolist())}
+        # ids to decode after loading: many merged tokens (a load that never rebuilds the vocab
+        # cannot decode them); special ids are not asked (minbpe's load leaves them undecodable)
+        ids = [int(i) for i in ctx.rng.integers(200, 256 + len(merges), 40)]
+        # the file the parent writes for the student's load(): with or without the last newline
+        canonical = model_text(pat_str, specials, merges, newline=bool(ctx.rng.integers(2)))
         got = ctx.mapping(ctx.probe("save_load", kind=kind, merges=merges, specials=specials,
-                                    text=text), "save/load",
-                          ("model", "vocab_lines", "merges", "special_tokens", "pattern",
-                           "saved_pattern", "before", "after"))
+                                    text=text, ids=ids, canonical=canonical), "save/load",
+                          ("model", "vocab_lines", "loaded", "saved_pattern"))
         name = "BasicTokenizer" if kind == "basic" else "RegexTokenizer"
-        pat_str = got["saved_pattern"]
-        ctx.ensure(type(pat_str) is str and pat_str == got["pattern"],
-                   f"{name}.load should restore the pattern {pat_str!r}, got {got['pattern']!r}")
-        want = ("minbpe v1\n" + f"{pat_str}\n{len(specials)}\n" +
-                "".join(f"{s} {i}\n" for s, i in specials.items()) +
-                "".join(f"{a} {b}\n" for a, b, _ in merges))
-        model = got["model"]
-        if model != want:
-            lines, want_lines = str(model).split("\n"), want.split("\n")
-            k = next((i for i, (g, w) in enumerate(zip(lines, want_lines)) if g != w),
-                     min(len(lines), len(want_lines)))
-            raise CheckFailed(f"{name}.save: the .model file differs from the minbpe v1 format "
-                              f"at line {k + 1}: got {lines[k] if k < len(lines) else None!r}, "
-                              f"expected {want_lines[k] if k < len(want_lines) else None!r}")
+        own = got["saved_pattern"]   # RegexTokenizer's own (GPT-4) pattern: regex_train checks it
+        ctx.ensure(type(own) is str and (own == "" if kind == "basic" else own != ""),
+                   f"{name}().pattern should be {'empty' if kind == 'basic' else 'a pattern'}, "
+                   f"got {str(own)[:60]!r}")
+        # save: read back here the way minbpe's load() reads a .model file
+        ctx.ensure(type(got["model"]) is str, f"{name}.save should write a text .model file")
+        try:
+            saved = parse_model(got["model"])
+        except ValueError as e:
+            raise CheckFailed(f"{name}.save: the .model file is not in the minbpe v1 format: "
+                              f"{e}") from None
+        for what, have, want in (("pattern", saved[0], own),
+                                 ("special tokens", saved[1], specials),
+                                 ("merges", saved[2], [(a, b) for a, b, _ in merges])):
+            ctx.ensure(have == want, f"{name}.save: the .model file holds other {what} than the "
+                       f"tokenizer's (read back: {str(have)[:80]}, expected {str(want)[:80]})")
         ctx.ensure(type(got["vocab_lines"]) is int and got["vocab_lines"] >= 256 + len(merges),
                    f"{name}.save should also write a .vocab file with one line per token")
-        ctx.ensure(_triples(ctx, got["merges"], "merges after load") == merges,
-                   f"{name}.load: the merges read back differ from the ones saved")
-        ctx.ensure(got["special_tokens"] == specials,
-                   f"{name}.load: special tokens read back as {got['special_tokens']}, "
-                   f"expected {specials}")
-        _same_ids(ctx, got["after"], _ids(ctx, got["before"], "ids"),
-                  f"{name}: encode after save -> load")
+        # load: of the file it saved and of the file written here, then decode and encode
+        want_dec = b"".join(vocab_of(merges)[i] for i in ids).decode("utf-8", errors="replace")
+        want_enc = encode(text, merges, pat)
+        loaded = got["loaded"]
+        ctx.ensure(type(loaded) is list and len(loaded) == 2, "expected two loaded tokenizers")
+        sources = (("the .model file it saved", own),
+                   ("a minbpe v1 .model file written by the grader" + (
+                       "" if canonical.endswith("\n") else " (no newline after the last merge)"),
+                    pat_str))
+        for (source, want_pat), lt in zip(sources, loaded):
+            what = f"{name}.load({source})"
+            lt = ctx.mapping(lt, what, ("merges", "special_tokens", "pattern", "decode", "encode"))
+            ctx.ensure(_triples(ctx, lt["merges"], f"{what}: merges") == merges,
+                       f"{what}: the merges read back differ from the ones saved")
+            ctx.ensure(lt["special_tokens"] == specials,
+                       f"{what}: special tokens read back as {lt['special_tokens']}, expected "
+                       f"{specials}")
+            ctx.ensure(lt["pattern"] == want_pat,
+                       f"{what}: pattern read back as {str(lt['pattern'])[:60]!r}, expected "
+                       f"{want_pat[:60]!r}")
+            err = _raised(lt["decode"])
+            ctx.ensure(err is None and lt["decode"] == want_dec,
+                       f"{what}, then decode({ids[:6]}...): "
+                       + (f"raised {err}" if err else f"got {_show(str(lt['decode']))}")
+                       + f", expected {_show(want_dec)}: load() must also rebuild the vocab "
+                       "from the merges (and special tokens)")
+            err = _raised(lt["encode"])
+            if err:
+                raise CheckFailed(f"{what}, then encode({_show(text)}) raised {err}")
+            _same_ids(ctx, lt["encode"], want_enc, f"{what}, then encode({_show(text)})")
 
 
 # -- GPT-4 -----------------------------------------------------------------------------------

@@ -111,8 +111,18 @@ def special(pkg, merges, specials, cases, ids_to_decode):
     return {"encode": out, "decode": [tok.decode(list(ids)) for ids in ids_to_decode]}
 
 
+def _or_raised(fn, *args):
+    """fn(*args), or the error it raised as data (not implemented still propagates)."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as e:  # noqa: BLE001 (the check reports any error as the student's)
+        return {"raised": f"{type(e).__name__}: {e}"[:200]}
+
+
 @probe
-def save_load(pkg, kind, merges, specials, text):
+def save_load(pkg, kind, merges, specials, text, ids, canonical):
     import os
     tok = _with_merges(pkg, kind, merges)
     if specials:
@@ -125,12 +135,19 @@ def save_load(pkg, kind, merges, specials, text):
     if os.path.exists("zth_tok.vocab"):
         with open("zth_tok.vocab", encoding="utf-8") as f:
             vocab_lines = sum(1 for _ in f)
-    fresh = _tokenizer(pkg, kind)
-    fresh.load("zth_tok.model")
-    return {"model": model, "vocab_lines": vocab_lines, "merges": _merges_out(fresh.merges),
-            "special_tokens": {str(k): int(v) for k, v in fresh.special_tokens.items()},
-            "pattern": str(fresh.pattern), "saved_pattern": saved_pattern,
-            "before": _ints(tok.encode(text)), "after": _ints(fresh.encode(text))}
+    with open("zth_ref.model", "w", encoding="utf-8") as f:
+        f.write(canonical)
+    loaded = []
+    for path in ("zth_tok.model", "zth_ref.model"):
+        fresh = _tokenizer(pkg, kind)
+        fresh.load(path)
+        dec = _or_raised(fresh.decode, list(ids))
+        enc = _or_raised(lambda t, f=fresh: _ints(f.encode(t)), text)
+        loaded.append({"merges": _merges_out(fresh.merges),
+                       "special_tokens": {str(k): int(v) for k, v in fresh.special_tokens.items()},
+                       "pattern": str(fresh.pattern), "decode": dec, "encode": enc})
+    return {"model": model, "vocab_lines": vocab_lines, "saved_pattern": saved_pattern,
+            "loaded": loaded}
 
 
 def _gpt4(pkg):
