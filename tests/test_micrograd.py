@@ -13,7 +13,7 @@ from grader.check import CheckFailed, Context, registry
 from grader.config import load_course
 from grader.lectures.micrograd import picture
 from grader.runner import derive_seed, start_worker
-from grader.sandbox import choose_isolation
+from grader.sandbox import Reply, choose_isolation
 
 CHECKS = [c.id for c in load_course().lecture("micrograd").checks]
 PUBLIC = ROOT / "tests" / "fixtures" / "micrograd_public"
@@ -335,6 +335,35 @@ def test_draw_dot_reads_the_dot_text_however_it_is_written(style):
     assert {a for a, b in edges if b == op} == set(records) - {next(
         r for r in records if (r, op) not in edges)}
     assert sum(1 for a, b in edges if a == op) == 1
+
+
+JUNK = [None, 5, "x", [], {}, [None], [{}], {"wrong_type": 5}, {"wrong_type": ["a", "b"]},
+        [{"data": "x", "grad": None}], {"mlp": 1, "neuron": [], "layer": {}},
+        {"mlp": {"count": 17, "outputs": 3, "grads": "g"}, "neuron": {}, "layer": {}},
+        {"losses": [0.1] * 40, "final": [[1, 2], "x"]}, {"source": 7},
+        {"source": "digraph { a -> ; [ label= }"}, {"outputs": 1, "grads": [1, [2]]},
+        {"probs": [], "loss": "l", "grads": {}}, [[1.0] * 3, "x"]]
+
+
+def test_junk_replies_fail_cleanly_never_as_a_grader_bug():
+    """Whatever comes back from the worker, every check fails with a message of its own."""
+    course = load_course()
+    lec = course.lecture("micrograd")
+
+    class Junk:
+        def __init__(self, value):
+            self.value = value
+
+        def call(self, probe, args, seed, timeout, **kw):
+            return Reply("ok", self.value)
+
+    for cfg in lec.checks:
+        fn = registry("micrograd")[cfg.id]
+        for value in JUNK:
+            ctx = Context("micrograd", cfg, course.tolerance_for("micrograd", cfg), 1, 1.0,
+                          Junk(value), {**lec.params, **cfg.params})
+            with pytest.raises(CheckFailed):
+                fn(ctx)
 
 
 def _svg_nodes(svg: str) -> dict[str, dict]:

@@ -331,16 +331,12 @@ def _picture(ctx: Context, g: Graph, got_data, got_grad, bad_value, bad_grad, fi
     return ""
 
 
-def _numbers(ctx: Context, value, what: str, n: int) -> np.ndarray:
-    return ctx.numbers(value, what, n)
-
-
 def compare_graph(ctx: Context, g: Graph, got: dict, backward: bool, again=None) -> None:
     """Fail at the first wrong thing of one graph: a value (in the order they are computed),
     else a gradient (in backward order). `again()` re-runs the graph backpropagating in
     reverse topological order with the student's own `_backward`s (None if it cannot)."""
     got = ctx.mapping(got, f"{g.what}: graph", ("data", "grad"))
-    data = _numbers(ctx, got["data"], f"{g.what}: node values", g.n)
+    data = ctx.numbers(got["data"], f"{g.what}: node values", g.n)
     where = g.node
     bad = _bad(ctx, data, g.data)
     if bad.any():
@@ -363,7 +359,7 @@ def compare_graph(ctx: Context, g: Graph, got: dict, backward: bool, again=None)
                           f"{_worst(ctx, data, g.data, bad, where)}{note}")
     if not backward:
         return
-    grad = _numbers(ctx, got["grad"], f"{g.what}: node gradients", g.n)
+    grad = ctx.numbers(got["grad"], f"{g.what}: node gradients", g.n)
     bad = _bad(ctx, grad, g.grad)
     if not bad.any():
         return
@@ -553,6 +549,12 @@ def _torch_mlp(weights, xs, last_linear: bool = True, coefs=None):
             [[n.grad.numpy() for n in layer] for layer in params])
 
 
+def _list(value, keep: bool = False) -> list:
+    """A reply's list as a list; anything else as [] (or, with keep, as [value]): the count
+    check that follows then says what is wrong, never a crash of ours."""
+    return value if type(value) is list else [value] if keep else []
+
+
 def _names(sizes: list[int]) -> list[str]:
     """Parameter names in the lecture's order: weights then bias, neuron by neuron, layer by
     layer."""
@@ -587,7 +589,7 @@ def nn_forward(ctx: Context):
     got = ctx.mapping(answer(ctx.probe("nn_forward", nin=nin, nouts=nouts, weights=weights,
                                        xs=xs)), "MLP result", ("outputs", "grads"))
     outs, grads = _torch_mlp(weights, xs)
-    diff(ctx, ctx.numbers([v for o in got["outputs"] for v in (o if type(o) is list else [o])],
+    diff(ctx, ctx.numbers([v for o in _list(got["outputs"]) for v in _list(o, keep=True)],
                           "MLP outputs", outs.size), outs.ravel(),
          "MLP(3, [4, 4, 1]) outputs (relu hidden layers, linear last layer)",
          lambda i: f"input {i}")
@@ -624,7 +626,7 @@ def parameters(ctx: Context):
         res = ctx.mapping(got[key], label, ("count", "outputs", "grads"))
         n = len(vals)
         ctx.ensure(res["count"] == n,
-                   f"`{label}.parameters()` lists {res['count']!r} Values; expected {n} "
+                   f"`{label}.parameters()` lists {str(res['count'])[:20]} Values; expected {n} "
                    "(weights, then bias, neuron by neuron, layer by layer)")
         outs, grads = _torch_mlp(_nested(vals, sz), inputs.tolist(), last_linear)
         order = res.get("order") if key == "mlp" else None
@@ -635,7 +637,7 @@ def parameters(ctx: Context):
             is_ = str(order[k])[:20] if k < len(order) else "missing"
             head = (f"`{label}.parameters()`[{k}] is {is_}; expected {want_names[k]} "
                     "(weights, then bias, neuron by neuron, layer by layer)")
-        got_out = [v for o in res["outputs"] if type(o) is list for v in o]
+        got_out = [v for o in _list(res["outputs"]) for v in _list(o)]
         what = (f"`{label}.parameters()`: our values written in the order it lists them, "
                 f"then {label} run on our inputs: outputs")
         if not head:
@@ -643,7 +645,7 @@ def parameters(ctx: Context):
                     f"{label} computes wrongly: see micrograd.nn_forward): with our values "
                     "written in the order it lists them, its outputs are not torch's")
         diff(ctx, ctx.numbers(got_out, f"{label} outputs", outs.size), outs.ravel(), what,
-             lambda i: f"output {i}", first_line=head if head else "")
+             lambda i: f"output {i}", first_line=head)
         names = _names(sz)
         diff(ctx, ctx.numbers(res["grads"], f"{label} grads", n), _flat(grads),
              f"`{label}.parameters()`: gradients of sum(outputs), in the order it lists them",
