@@ -119,8 +119,10 @@ def setup(rng: np.random.Generator, cfg: dict):
         true = grads[node]
         up = rng.normal(0, 1, true.shape) * (true.std() or 1.0)
         outs = STAGES[stage][1]
-        vjp = torch.autograd.grad(t[node], [nodes[o] for o in outs], torch.tensor(up),
-                                  retain_graph=True)
+        # d/dx sum(node * up) is the vector-Jacobian product (grad_outputs= costs ~1 s of
+        # lazy set-up on its first call)
+        vjp = torch.autograd.grad((t[node] * torch.tensor(up)).sum(),
+                                  [nodes[o] for o in outs], retain_graph=True)
         upstream[node] = up
         grads.update({o: g.numpy() for o, g in zip(outs, vjp)})
     return values, {**grads, "upstream": upstream}
