@@ -93,6 +93,25 @@ VARIANTS = {
         "            other.grad -= out.grad * self.data / other.data**2\n"
         "        out._backward = _backward\n"
         "        return out\n"))]},
+    # the parent reads the DOT text, not our naming: a counter for names, top to bottom, the
+    # op in the record label too, a layer that always returns a list
+    "draw_dot_counter_names_top_to_bottom": {"viz.py": [
+        ("    dot = Digraph(format=format, graph_attr={'rankdir': rankdir})\n",
+         "    dot = Digraph(format=format, graph_attr={'rankdir': 'TB'})\n"
+         "    uid = {}\n"
+         "    name = lambda v: uid.setdefault(id(v), f'v{len(uid)}')\n"),
+        ("        dot.node(name=str(id(n)), label=f\"{{ {label} | data {n.data:.4f} | grad "
+         "{n.grad:.4f} }}\",\n                 shape='record')\n",
+         "        dot.node(name=name(n), label=f\"{{ {n._op or 'leaf'} | data {n.data:.6f} | "
+         "grad {n.grad:.6f} }}\", shape='record')\n"),
+        ("            dot.node(name=str(id(n)) + n._op, label=n._op)\n"
+         "            dot.edge(str(id(n)) + n._op, str(id(n)))\n",
+         "            dot.node(name=name(n) + '_op', label=n._op)\n"
+         "            dot.edge(name(n) + '_op', name(n))\n"),
+        ("        dot.edge(str(id(n1)), str(id(n2)) + n2._op)\n",
+         "        dot.edge(name(n1), name(n2) + '_op')\n")]},
+    "layer_always_returns_a_list": {"nn.py": [
+        ("        return out[0] if len(out) == 1 else out\n", "        return out\n")]},
     "neuron_loop_bias_last": {"nn.py": [(
         "        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)\n",
         ("        act = Value(0.0)\n"

@@ -70,7 +70,7 @@ WHO = {v[1] for v in OPS.values()} | {
     "Neuron.__call__", "Neuron.parameters", "Layer.__call__", "Layer.parameters", "draw_dot",
     "numerical_grad", "softmax", "nll"}
 EXPECTED = {"a Value", "a Value or a list of Values", "a number (int or float)",
-            "a list of Values", "a list of numbers",
+            "a list of Values", "a list of numbers", "a Value (MLP(2, [..., 1]) has one output)",
             "a graphviz.Digraph (its .source is the DOT text)"}
 
 

@@ -285,6 +285,15 @@ def zero_grad(pkg, nin, nouts, weights, stale, x, coefs):
     return [_f(v.grad, "Value.grad") for v, _ in _structure(model).values()]
 
 
+def _score(Value, y):
+    """The model's one output: a Value, or a list holding just one (a Layer that always
+    returns a list)."""
+    ys = _outputs(Value, y, "MLP.__call__")
+    if len(ys) != 1:
+        raise WrongType("MLP.__call__", y, "a Value (MLP(2, [..., 1]) has one output)")
+    return ys[0]
+
+
 @probe
 @typed
 def train(pkg, X, y, nouts, steps, alpha, init):
@@ -294,7 +303,7 @@ def train(pkg, X, y, nouts, steps, alpha, init):
     model = _mlp(pkg, 2, nouts, init)
     losses = []
     for k in range(steps):
-        scores = [_is(Value, model(x), "MLP.__call__") for x in X]
+        scores = [_score(Value, model(x)) for x in X]
         margins = [(1 + -yi * s).relu() for yi, s in zip(y, scores)]
         data_loss = sum(margins) * (1.0 / len(margins))
         reg_loss = alpha * sum(p * p for p in _params(Value, model, "MLP.parameters"))
