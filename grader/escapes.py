@@ -9,8 +9,8 @@ through frames, `gc`, `sys.modules` or a computed attribute name defeats it with
 in-process guard alone cannot hold, so the trusted parent reads the package's source first and
 refuses (status `policy`, 0 points, file and line named) every construct that could do that:
 
-- imports outside a short allow-list (the lecture needs torch, math, random and a few pure
-  helpers): no threading, _thread, multiprocessing, concurrent, subprocess, os, sys, gc,
+- imports outside a short allow-list (the lecture needs torch, math, random, matplotlib and a
+  few pure helpers): no threading, _thread, multiprocessing, concurrent, subprocess, os, sys, gc,
   inspect, ctypes, importlib, builtins, pickle, operator, ...; of torch only torch, torch.nn,
   torch.nn.functional; and the package's own modules;
 - attributes that lead to those from an allowed module (`torch.sys`, `torch.multiprocessing`,
@@ -36,9 +36,12 @@ import re
 from pathlib import Path
 
 ALLOWED_IMPORTS = {"__future__", "math", "random", "itertools", "functools", "collections",
-                   "typing", "dataclasses", "string", "numpy", "torch", "torch.nn",
-                   "torch.nn.functional"}
-ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__"}
+                   "typing", "dataclasses", "string", "time", "copy", "statistics", "numpy",
+                   "torch", "torch.nn", "torch.nn.functional", "matplotlib",
+                   "matplotlib.pyplot"}
+# module-level and class-level names a plain module uses
+ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__", "__all__", "__file__", "__version__",
+                   "__slots__"}
 # module names that must not be reached as an attribute of an allowed module either
 ESCAPE_MODULES = {"os", "sys", "gc", "inspect", "ctypes", "threading", "_thread",
                   "multiprocessing", "concurrent", "subprocess", "importlib", "builtins",

@@ -161,7 +161,9 @@ ALLOWED = ["import torch", "import torch.nn.functional as F", "import math, rand
            "x = getattr(F, 'one_hot')", "x = getattr(obj, 'weight', None)", "self._cache = 1",
            "class A:\n    def __init__(self): super().__init__()", "x = f.__name__",
            "t.requires_grad = True", "d = x.grad", "y = torch.tanh(x).sum(0, keepdim=True)",
-           "class V:\n    def __add__(self, o): return self\n    def __repr__(self): return ''"]
+           "class V:\n    def __add__(self, o): return self\n    def __repr__(self): return ''",
+           "import matplotlib.pyplot as plt\nplt.plot([1, 2])", "__all__ = ['manual_step']",
+           "if __name__ == '__main__':\n    pass", "import time\nt0 = time.perf_counter()"]
 
 
 @pytest.mark.parametrize("src", sorted(REFUSED))
