@@ -326,7 +326,7 @@ def _picture(ctx: Context, g: Graph, got_data, got_grad, bad_value, bad_grad, fi
                              f"{g.what}: your values and gradients")
     svg = picture.render(src)
     if svg is None:
-        return "\n(no picture of the graph: graphviz's `dot` is not installed)"
+        return "\n(no picture of the graph: graphviz's `dot` is not installed or failed)"
     ctx.figure("graph", svg)
     return ""
 
