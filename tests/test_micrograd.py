@@ -6,6 +6,7 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 from conftest import ASSIGNMENTS, REFERENCE, ROOT, grade_path, mutant
 
@@ -275,6 +276,21 @@ def test_large_mixed_graphs_trace_a_failure_to_the_function_that_holds_it(tmp_pa
         first = msg.splitlines()[0]
         assert set(re.findall(r"Value\.(\w+)", first)) == {func}, msg
         assert "(traced from graph" in msg and len(figures) <= 1     # "graph k" or "graphs"
+
+
+def test_focus_graphs_put_the_op_on_every_path_and_share_its_inputs_with_nothing():
+    from grader.lectures.micrograd import checks
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        for name in [*checks.ARITH, "tanh", "exp", "log"]:     # mixed as the checks mix them
+            mix = ("add", "mul", "mulc", "sub") if name in ("tanh", "exp", "log") else ()
+            g = checks.Graph(checks.focus_dag(rng, name, mix=mix), name)
+            assert all({g.op(u) for u in g.users[k]} == {name} for k in range(g.n_leaves))
+            for k in range(g.n):      # whatever the op reads, nothing else reads
+                users = {g.op(u) for u in g.users[k]}
+                assert name not in users or users == {name}
+            assert all(g.users[k] for k in range(g.n - 1))    # every node reaches the output
+            assert g.op(g.n - 1) in (name, "add")
 
 
 def test_backward_order_is_told_apart_from_an_op(tmp_path):
