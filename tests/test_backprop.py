@@ -165,3 +165,27 @@ def test_db1_and_dlogit_maxes_cannot_be_answered_with_zeros(tmp_path):
     assert results["backprop.db1"].status == "failed", results["backprop.db1"].message
     r = results["backprop.dlogit_maxes"]
     assert r.status == "failed" and "dnorm_logits" in r.message.splitlines()[0], r.message
+
+
+def _holder(fname: str, old: str) -> set[str]:
+    """Names of the planted edit's place, derived from the reference (not written by hand): the
+    function enclosing the edited text, and the variable its first line assigns, if any."""
+    import ast
+    import re
+    src = (REFERENCE / "backprop" / fname).read_text()
+    line = src[:src.index(old)].count("\n") + 1 + (old[0] == "\n")
+    names = {f.name for f in ast.walk(ast.parse(src)) if isinstance(f, ast.FunctionDef)
+             and f.lineno <= line <= f.end_lineno}
+    m = re.match(r"\s*(\w+)\s*[-+*/]?=", old)
+    return names | ({m.group(1)} if m else set())
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_first_line_names_where_the_bug_is(tmp_path, bug):
+    edits, must_fail, _ = BUGS[bug]
+    results = grade_path(mutant(tmp_path, "backprop", edits), "backprop", only=must_fail)
+    (fname, pairs), = edits.items()
+    names = _holder(fname, pairs[0][0])
+    for k in must_fail:
+        first = results[k].message.splitlines()[0]
+        assert any(n in first for n in names), (k, names, first)

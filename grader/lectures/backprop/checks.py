@@ -232,10 +232,17 @@ for _name in GRADIENTS:
     _gradient_check(_name)
 
 
+def _fused(ctx: Context, fn_name: str, got, want, name: str) -> str:
+    try:
+        return compare(ctx, got, want, name)
+    except CheckFailed as e:
+        raise CheckFailed(f"fused.{fn_name}() returns a wrong {name}\n{e}") from None
+
+
 def fused_logits(ctx: Context, values, grads, note: str = "") -> str:
     got = ctx.probe("stage", module_name="fused", fn_name="cross_entropy_backward",
                     inputs={"logits": values["logits"], "Yb": values["Yb"]})
-    return compare(ctx, got, grads["logits"], "dlogits" + note)
+    return _fused(ctx, "cross_entropy_backward", got, grads["logits"], "dlogits" + note)
 
 
 def fused_hprebn(ctx: Context, values, grads, note: str = "") -> str:
@@ -243,7 +250,7 @@ def fused_hprebn(ctx: Context, values, grads, note: str = "") -> str:
                     inputs={"dhpreact": grads["upstream"]["hpreact"],
                             "bngain": values["bngain"], "bnvar_inv": values["bnvar_inv"],
                             "bnraw": values["bnraw"]})
-    return compare(ctx, got, grads["hprebn"], "dhprebn" + note)
+    return _fused(ctx, "batchnorm_backward", got, grads["hprebn"], "dhprebn" + note)
 
 
 @check("backprop.dlogits_fused")
@@ -277,8 +284,21 @@ def autograd_training(params: dict, X, Y, lrs) -> tuple[list[float], dict]:
     return losses, {k: v.detach().numpy() for k, v in p.items()}
 
 
-@check("backprop.train_manual")
-def train_manual(ctx: Context):
+def _fused_culprit(ctx: Context) -> str | None:
+    """After manual_step diverged: is one of the fused backward functions the lecture's
+    manual_step uses wrong? (A fresh random batch; None when both are right or missing.)"""
+    values, grads = setup(ctx.rng, LECTURE)
+    for fn, run in (("cross_entropy_backward", fused_logits), ("batchnorm_backward", fused_hprebn)):
+        try:
+            run(ctx, values, grads)
+        except CheckFailed:
+            return fn
+        except Exception:      # not implemented, crashed: manual_step may not use it
+            continue
+    return None
+
+
+def _train_manual(ctx: Context):
     steps, cfg = ctx.params["steps"], LECTURE
     params = init_params(ctx.rng, **cfg)
     X = ctx.rng.integers(0, cfg["vocab_size"], (steps, cfg["batch_size"], cfg["block_size"]))
@@ -310,3 +330,16 @@ def train_manual(ctx: Context):
         ctx.close(ctx.array(got_p[k], k, shape=want[k].shape), want[k],
                   f"{k} after {steps} manual SGD steps vs the same steps with autograd")
     return f"{steps} steps equal to the autograd loop"
+
+
+@check("backprop.train_manual")
+def train_manual(ctx: Context):
+    try:
+        return _train_manual(ctx)
+    except CheckFailed as e:
+        fn = _fused_culprit(ctx)
+        if fn is None:
+            raise
+        raise CheckFailed(f"fused.{fn}() is wrong (see backprop."
+                          f"{'dlogits' if fn.startswith('cross') else 'dhprebn'}_fused), and the "
+                          f"lecture's manual_step uses it: fix it first\n{e}") from None
