@@ -206,7 +206,7 @@ def planted_in(sub, edits) -> tuple[str, str]:
     raise AssertionError(f"no function encloses line {line} of {fname}")
 
 
-def run_check(sub, check_id: str, seeds) -> list[tuple[str | None, list]]:
+def run_check(sub, check_id: str, seeds, **params) -> list[tuple[str | None, list]]:
     """One check at several seeds on one worker: (failure message or None, figures) per seed."""
     course = load_course()
     lec = course.lecture("micrograd")
@@ -218,7 +218,7 @@ def run_check(sub, check_id: str, seeds) -> list[tuple[str | None, list]]:
         for seed in seeds:
             ctx = Context("micrograd", cfg, course.tolerance_for("micrograd", cfg),
                           derive_seed(seed, check_id), course.timeout_for(cfg), worker,
-                          {**lec.params, **cfg.params})
+                          {**lec.params, **cfg.params, **params})
             try:
                 fn(ctx)
                 out.append((None, ctx.figures))
@@ -434,6 +434,20 @@ def test_picture_colours_the_planted_wrong_gradient_node_and_is_deterministic(tm
     # the first wrong gradient is an input of a log node (log's _backward holds the bug)
     users = {b for a, b in edges if a == first[0]}
     assert users and all(nodes[u]["text"].strip() == "log" for u in users)
+
+
+def test_a_training_run_that_leaves_torch_s_is_drawn_as_two_loss_curves(tmp_path):
+    edits, _ = BUGS["zero_grad_misses_biases"]
+    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), "micrograd.train", [4],
+                             steps=6)[0]
+    assert msg.startswith("training loss per step vs the same SGD run in torch")
+    first = int(re.search(r"first wrong at step (\d+)", msg).group(1))
+    assert [f["name"] for f in figures] == ["loss"]
+    svg = figures[0]["svg"]
+    root = ET.fromstring(svg)
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert [p.get("stroke") for p in lines] == list(picture.CURVES)
+    assert f"first wrong: step {first}" in svg
 
 
 def test_no_picture_without_graphviz_is_a_note_not_a_failure(tmp_path, monkeypatch):

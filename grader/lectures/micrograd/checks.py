@@ -752,6 +752,10 @@ def train(ctx: Context):
         final_flat = None
     final_flat = ctx.numbers(final_flat, "final weights", len(names))
     want_losses, want_final = replay_training(init, X, y, p["steps"], p["alpha"])
+    bad = _bad(ctx, losses, want_losses)
+    if bad.any():
+        ctx.figure("loss", picture.curve_svg(want_losses, losses, "training loss per step",
+                                             int(np.flatnonzero(bad)[0])))
     diff(ctx, losses, want_losses, "training loss per step vs the same SGD run in torch "
          "(from the same initial weights)", lambda i: f"step {i}")
     diff(ctx, final_flat, _flat(want_final), "weights after training vs the same SGD run in "

@@ -97,3 +97,60 @@ def render(source: str) -> str | None:
     except (subprocess.SubprocessError, OSError):
         return None
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+
+
+CURVES = ("#1a56db", "#d93025")      # expected (torch's replay), yours
+
+
+def curve_svg(want, got, title: str, first: int | None = None) -> str:
+    """A small line chart (hand-written SVG, deterministic): torch's loss per step against the
+    student's, with the first diverging step marked."""
+    w, h, left, top, right, bottom = 480, 240, 52, 28, 12, 34
+    pts = [float(v) for v in (*want, *got) if v == v and abs(float(v)) != float("inf")]
+    lo, hi = (min(pts), max(pts)) if pts else (0.0, 1.0)
+    hi = hi if hi > lo else lo + 1.0
+    n = max(len(want), len(got), 2)
+
+    def xy(i: int, v: float) -> str:
+        x = left + (w - left - right) * i / (n - 1)
+        y = top + (h - top - bottom) * (hi - v) / (hi - lo)
+        return f"{x:.1f},{y:.1f}"
+
+    def line(values, colour: str) -> str:
+        runs, run = [], []
+        for i, v in enumerate(values):
+            v = float(v)
+            if v == v and abs(v) != float("inf"):
+                run.append(xy(i, min(max(v, lo), hi)))
+            elif run:
+                runs.append(run)
+                run = []
+        runs.append(run)
+        return "".join(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
+                       f'points="{" ".join(r)}"/>' for r in runs if len(r) > 1)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+             f'viewBox="0 0 {w} {h}" font-family="Helvetica" font-size="11">',
+             f'<rect width="{w}" height="{h}" fill="#ffffff"/>',
+             f'<text x="{w / 2:.0f}" y="16" text-anchor="middle">{_xml(title)}</text>',
+             f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" '
+             'stroke="#888888"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="#888888"/>',
+             f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{hi:.3g}</text>',
+             f'<text x="{left - 4}" y="{h - bottom}" text-anchor="end">{lo:.3g}</text>',
+             f'<text x="{left}" y="{h - bottom + 14}">step 0</text>',
+             f'<text x="{w - right}" y="{h - bottom + 14}" text-anchor="end">step {n - 1}</text>',
+             line(want, CURVES[0]), line(got, CURVES[1])]
+    if first is not None and first < len(got) and got[first] == got[first]:
+        x, y = xy(first, min(max(float(got[first]), lo), hi)).split(",")
+        parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="none" stroke="{FIRST}" '
+                     'stroke-width="2"/>')
+        parts.append(f'<text x="{x}" y="{float(y) - 8:.1f}" fill="{FIRST}">first wrong: '
+                     f"step {first}</text>")
+    parts += [f'<text x="{left + 8}" y="{h - 6}" fill="{CURVES[0]}">expected (torch)</text>',
+              f'<text x="{left + 120}" y="{h - 6}" fill="{CURVES[1]}">yours</text>', "</svg>"]
+    return "\n".join(parts) + "\n"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
