@@ -1,4 +1,5 @@
-"""Pictures of a student's expression graph, drawn by the grader (trusted, parent side).
+"""Pictures of a student's expression graph (and of a training run's loss), drawn by the
+grader (trusted, parent side).
 
 The look is the lecture's `draw_dot`: a record node `{ n5 | data 0.1234 | grad 1.0000 }` per
 Value and a small op node (`+`, `*`, `**2`, `tanh`, ...) in front of every value an op made. The
