@@ -380,18 +380,33 @@ def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
             outcomes = list(pool.map(one, enumerate(mutants)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    counts = {v: sum(o.verdict == v for o in outcomes)
+    return summarise({
+        "lecture": lecture, "mutants_total": len(everything), "mutants_graded": len(mutants),
+        "sample_seed": seed, "grading_seeds": list(seeds),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "outcomes": [asdict(o) for o in outcomes]})
+
+
+def summarise(report: dict) -> dict:
+    """Counts, score and flags from the outcomes; a survivor listed in the lecture's
+    equivalent file (declared after a run) is counted as equivalent, with its reason."""
+    equivalent = load_equivalent(report["lecture"])
+    outcomes = report["outcomes"]
+    for o in outcomes:
+        if o["verdict"] == "survived" and o["id"] in equivalent:
+            o["verdict"] = "equivalent"
+        if o["verdict"] == "equivalent":
+            o["reason"] = equivalent.get(o["id"], "")
+    counts = {v: sum(o["verdict"] == v for o in outcomes)
               for v in ("killed", "timeout", "survived", "equivalent")}
     scored = counts["killed"] + counts["timeout"] + counts["survived"]
-    return {
-        "lecture": lecture, "mutants_total": len(everything), "mutants_graded": len(mutants),
-        "sample_seed": seed, "grading_seeds": list(seeds), **counts,
-        "score": round((counts["killed"] + counts["timeout"]) / scored, 4) if scored else None,
-        "equivalent_share": round(counts["equivalent"] / len(mutants), 4) if mutants else 0.0,
-        "flagged": bool(mutants) and counts["equivalent"] / len(mutants) > FLAG_EQUIVALENT,
-        "seed_dependent": [o.id for o in outcomes if len(o.seeds_killing) == 1],
-        "seconds": round(time.perf_counter() - t0, 1),
-        "outcomes": [asdict(o) for o in outcomes]}
+    n = len(outcomes)
+    return {**{k: v for k, v in report.items() if k != "outcomes"}, **counts,
+            "score": round((counts["killed"] + counts["timeout"]) / scored, 4) if scored else None,
+            "equivalent_share": round(counts["equivalent"] / n, 4) if n else 0.0,
+            "flagged": bool(n) and counts["equivalent"] / n > FLAG_EQUIVALENT,
+            "seed_dependent": [o["id"] for o in outcomes if len(o["seeds_killing"]) == 1],
+            "outcomes": outcomes}
 
 
 def markdown(report: dict) -> str:
@@ -418,6 +433,11 @@ def markdown(report: dict) -> str:
             by_check[c] = by_check.get(c, 0) + 1
     lines += [f"- `{c}`: {n}" for c, n in sorted(by_check.items(), key=lambda x: -x[1])]
     survivors = [o for o in r["outcomes"] if o["verdict"] == "survived"]
+    equivalent = [o for o in r["outcomes"] if o["verdict"] == "equivalent"]
+    if equivalent:
+        lines += ["", f"## Declared equivalent ({len(equivalent)})", ""]
+        lines += [f"- `{o['id']}` ({o['function']}: {o['operator']}): {o.get('reason', '')}"
+                  for o in equivalent]
     lines += ["", f"## Survivors ({len(survivors)})", ""]
     for o in survivors:
         lines += [f"### `{o['id']}` — {o['function']}: {o['operator']}",

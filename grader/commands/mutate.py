@@ -1,6 +1,7 @@
 """`zth mutate LECTURE [--sample N --seed S]`: mutation testing of the grader on one lecture."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from ..util import EXIT_OK, UsageError
 
 def cmd_mutate(args) -> int:
     from ..config import load_course
-    from ..mutate import MUTATION_DIR, run_mutants, write_report
+    from ..mutate import MUTATION_DIR, run_mutants, summarise, write_report
 
     course = load_course(Path(args.course))
     if args.lecture not in course.lectures:
@@ -17,10 +18,17 @@ def cmd_mutate(args) -> int:
                          f"{', '.join(course.lectures)})")
     if args.sample is not None and args.sample < 1:
         raise UsageError("--sample must be at least 1")
-    report = run_mutants(course, args.lecture, args.sample, args.seed,
-                         (args.seed, args.seed + 1), args.jobs,
-                         log=lambda s: print(s, file=sys.stderr, flush=True))
-    paths = write_report(report, Path(args.out_dir) if args.out_dir else MUTATION_DIR)
+    out_dir = Path(args.out_dir) if args.out_dir else MUTATION_DIR
+    if args.resummarise:    # equivalents declared after a run: recount without regrading
+        path = out_dir / f"{args.lecture}.json"
+        if not path.is_file():
+            raise UsageError(f"{path}: no earlier report to recount")
+        report = summarise(json.loads(path.read_text()))
+    else:
+        report = run_mutants(course, args.lecture, args.sample, args.seed,
+                             (args.seed, args.seed + 1), args.jobs,
+                             log=lambda s: print(s, file=sys.stderr, flush=True))
+    paths = write_report(report, out_dir)
     score = f"{report['score']:.1%}" if report["score"] is not None else "n/a"
     print(f"{args.lecture}: {report['mutants_graded']} of {report['mutants_total']} mutants, "
           f"{report['killed']} killed, {report['timeout']} timed out, {report['survived']} "
@@ -38,4 +46,6 @@ def add_commands(sub) -> None:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--jobs", type=int, default=2)
     m.add_argument("--out-dir", default=None, help="default: mutation/ in the repo")
+    m.add_argument("--resummarise", action="store_true",
+                   help="recount the last report after declaring equivalents (no grading)")
     m.set_defaults(func=cmd_mutate)
