@@ -5,6 +5,7 @@ The end-to-end runs through real nbgrader and kernels are in test_nbgrader_e2e.p
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import sys
@@ -250,3 +251,76 @@ def test_init_writes_a_course_nbgrader_can_load(tmp_path):
         assert (tmp_path / "source" / "micrograd" / stub).read_text() == \
             (ASSIGNMENTS / stub).read_text()
     assert "micrograd" in available(COURSE)
+
+
+@pytest.mark.parametrize("tex,text", [
+    (r"f(x) = 3x^2 - 4x + 5", "f(x) = 3x² - 4x + 5"),
+    (r"\frac{d}{dn}\tanh n = 1 - \tanh^2 n", "d/dn tanh n = 1 - tanh² n"),
+    (r"w \cdot x + b", "w · x + b"),
+    (r"\mathrm{mean}_i\,\mathrm{relu}(1 - y_i s_i)", "meanᵢ relu(1 - yᵢ sᵢ)"),
+    (r"\frac{QK^T}{\sqrt{d_k}}", "QKᵀ/√dₖ"),
+    (r"e^{-x}", "e⁻ˣ"),
+    (r"x^{(i)}_{\text{new}}", "x⁽ⁱ⁾_(new)"),
+])
+def test_feedback_writes_tex_as_text(tex, text):
+    from grader.nb.feedback import latex_text
+    assert latex_text(tex) == text
+
+
+def test_feedback_maths_leaves_code_and_money_alone():
+    from grader.nb.feedback import plain_maths
+    md = ("The slope of $f$ is $(f(x+h) - f(x)) / h$; `$x$` is code, so is\n```\n$y$\n```\n"
+          "and \\$5 costs $3 or $4.\n$$a^2 + b^2 < c$$")
+    out = plain_maths(md)
+    assert '<span class="zth-math">f</span>' in out
+    assert '<span class="zth-math">(f(x+h) - f(x)) / h</span>' in out
+    assert "`$x$`" in out and "```\n$y$\n```" in out
+    assert "\\$5 costs $3 or $4." in out
+    assert '<div class="zth-math">a² + b² &lt; c</div>' in out      # escaped for HTML
+
+
+def test_guard_undoes_what_a_kernel_did(tmp_path):
+    """Every kind of change to the course folder is put back; nbgrader's own writes between
+    kernels are taken in by the next snapshot."""
+    from grader.nb.guard import CourseGuard, GuardError
+    course = tmp_path / "course"
+    (course / "autograded" / "bob").mkdir(parents=True)
+    (course / "gradebook.db").write_bytes(b"grades")
+    (course / "autograded" / "bob" / "nb.ipynb").write_text("bob's notebook")
+    (course / "submitted").mkdir()
+    (course / "submitted" / "a.py").write_text("code")
+    (course / "link").symlink_to("submitted/a.py")
+    guard = CourseGuard(course)
+    try:
+        guard.snapshot()
+        before = {p: (p.read_bytes() if p.is_file() and not p.is_symlink() else None,
+                      p.stat().st_mode) for p in course.rglob("*")}
+        (course / "gradebook.db").write_bytes(b"forged")            # edited
+        (course / "submitted" / "a.py").unlink()                      # deleted
+        shutil.rmtree(course / "autograded")                          # a folder deleted
+        (course / "autograded").write_text("now a file")              # ... replaced by a file
+        (course / "feedback").mkdir()                                 # created
+        (course / "feedback" / "x.html").write_text("FORGED")
+        (course / "link").unlink()
+        (course / "link").symlink_to("/etc/passwd")                   # a link redirected
+        os.chmod(course / "submitted", 0o700)                         # permissions
+        fixed = guard.restore()
+        after = {p: (p.read_bytes() if p.is_file() and not p.is_symlink() else None,
+                     p.stat().st_mode) for p in course.rglob("*")}
+        assert after == before
+        assert os.readlink(course / "link") == "submitted/a.py"
+        assert any("gradebook.db" in f for f in fixed) and any("feedback" in f for f in fixed)
+        assert guard.restore() == []                                  # nothing left to do
+        (course / "autograded" / "alice.ipynb").write_text("nbgrader wrote this")
+        guard.snapshot()                                              # between kernels
+        (course / "autograded" / "alice.ipynb").write_text("forged")
+        guard.restore()
+        assert (course / "autograded" / "alice.ipynb").read_text() == "nbgrader wrote this"
+        # its own copies are verified before they are trusted
+        (course / "gradebook.db").write_bytes(b"forged again")
+        for copy in guard.store.iterdir():
+            copy.write_bytes(b"forged copy")
+        with pytest.raises(GuardError, match="copy was changed"):
+            guard.restore()
+    finally:
+        guard.close()

@@ -14,10 +14,14 @@ guard.py must put it back.
 from __future__ import annotations
 
 import csv
+import html
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -441,6 +445,71 @@ def test_feedback_shows_verdicts_but_no_hidden_test(course_dir):
     assert f"hidden checks: {hidden_points:g}/{hidden_points:g} points" in correct
 
 
+PROBE = """<script>
+(function () {
+  var W = document.documentElement.clientWidth, pres = [], needed = 0;
+  document.querySelectorAll('pre').forEach(function (p) {
+    if (p.scrollWidth > p.clientWidth + 1) pres.push(p.textContent.slice(0, 80));
+    if (p.textContent.indexOf('FAIL') >= 0) {   // would it overflow without wrapping?
+      var c = p.cloneNode(true);
+      c.style.whiteSpace = 'pre';
+      p.parentNode.appendChild(c);
+      if (c.scrollWidth > c.clientWidth + 1) needed += 1;
+      c.remove();
+    }
+  });
+  var text = document.body.innerText;
+  var d = document.createElement('div');
+  d.id = 'zth-probe';
+  d.textContent = JSON.stringify({overflowing: pres, needed: needed, W: W,
+    docw: document.documentElement.scrollWidth, maths: text.match(/\\$[^$\\n]+\\$/g) || [],
+    dollars: (text.match(/\\$/g) || []).length,
+    spans: document.querySelectorAll('.zth-math').length, text: text});
+  document.body.appendChild(d);
+})();
+</script>"""
+
+
+def chromium(*args: str) -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium not installed (Debian package chromium): nbgrader feedback pages "
+                    "are not rendered")
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}",
+             "--host-resolver-rules=MAP * ~NOTFOUND", *args],   # offline: no CDN reachable
+            capture_output=True, text=True, timeout=180, check=False)
+    return proc.stdout
+
+
+def test_feedback_page_wraps_lines_and_shows_maths_as_text_offline(course_dir, tmp_path):
+    page = (course_dir / "feedback" / "buggy" / LECTURE / f"{LECTURE}.html").read_text()
+    probed = tmp_path / "feedback.html"
+    probed.write_text(page.replace("</body>", PROBE + "</body>"))
+    dom = chromium("--window-size=800,1200", "--virtual-time-budget=3000", "--dump-dom",
+                   probed.as_uri())
+    found = re.search(r'<div id="zth-probe">(.*?)</div>', dom, re.S)
+    assert found, f"no probe result in the page:\n{dom[-2000:]}"
+    got = json.loads(html.unescape(found.group(1)))
+    # the buggy student's verdict is on the page, and its failure line needs wrapping at 800 px
+    assert "FAIL    micrograd.numerical_grad" in got["text"]
+    assert got["needed"] >= 1, "no failure line is longer than its box: the test proves nothing"
+    assert got["overflowing"] == [], got["overflowing"]
+    assert got["docw"] <= got["W"], "something is wider than the page"
+    # no raw TeX: every $...$ of the notebook's text became plain text
+    assert got["maths"] == [] and got["dollars"] == 0, got["maths"]
+    source = nbformat.read(course_dir / "source" / LECTURE / f"{LECTURE}.ipynb", 4)
+    tex = sum(len(re.findall(r"\$[^$\n]+\$", c.source)) for c in source.cells
+              if c.cell_type == "markdown")
+    assert tex and got["spans"] == tex
+    shot = tmp_path / "feedback.png"
+    chromium("--window-size=800,2000", f"--screenshot={shot}", probed.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 10_000
+
+
 def test_generate_assignment_gives_the_committed_release_notebook(course_dir):
     got = (course_dir / "release" / LECTURE / f"{LECTURE}.ipynb").read_text()
     assert got == (ASSIGNMENTS / "notebooks" / f"{LECTURE}.ipynb").read_text()
@@ -483,6 +552,30 @@ def test_reference_autogrades_to_full_marks_and_the_release_to_zero(lecture, tmp
             assert sum(g.auto_score for g in auto) == want, student
             manual = [g for g in sub.grades if g.cell.cell_type == "markdown"]
             assert all(g.needs_manual_grade for g in manual) or student == "untouched"
+
+
+def test_release_notebook_runs_where_it_ships():
+    """assignments/notebooks/micrograd.ipynb executed in place (its folder the kernel's cwd, the
+    package one folder up): the setup cell imports the package, and every test cell shows its
+    verdict once (the stubs: every visible check TODO)."""
+    from nbclient import NotebookClient
+    nb = nbformat.read(ASSIGNMENTS / "notebooks" / f"{LECTURE}.ipynb", 4)
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    client = NotebookClient(nb, timeout=600, allow_errors=True, kernel_name="python3",
+                            resources={"metadata": {"path": str(ASSIGNMENTS / "notebooks")}})
+    client.execute(env=env)
+    setup = next(c for c in nb.cells if c.get("id") == "setup")
+    assert not [o for o in setup.outputs if o.output_type == "error"], setup.outputs
+    ansi = re.compile(r"\x1b\[[0-9;]*m")
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests
+    for cell in tests:
+        shown = "".join(o.get("text", "") for o in cell.outputs) + "\n".join(
+            ansi.sub("", line) for o in cell.outputs for line in o.get("traceback", []))
+        assert shown.count(f"zth grader · {LECTURE}") == 1, shown
+        assert "NO PACKAGE" not in shown and "Traceback" not in shown, shown
+        for cid in re.findall(r'"(micrograd\.\w+)"', cell.source):
+            assert f"TODO    {cid}" in shown, (cid, shown)
 
 
 def test_validate_shows_a_student_the_visible_verdicts(tmp_path):

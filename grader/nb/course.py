@@ -109,16 +109,19 @@ def config_text(course: Course, course_file: Path, lectures: list[str],
         ('    "grader.nb.autograde.ZthSeal",           '
          "# the gradebook's test cell scores := the grader's"),
         "]",
-        "# feedback shows no hidden tests (their verdicts are already summed, never named)",
+        "# feedback shows no hidden tests (their verdicts are already summed, never named), and",
+        "# reads well offline: maths as plain text (no MathJax CDN), long lines wrapped",
         "c.GenerateFeedback.preprocessors = [",
         '    "nbgrader.preprocessors.GetGrades",',
         '    "nbgrader.preprocessors.ClearHiddenTests",',
         '    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",',
+        '    "grader.nb.feedback.ZthFeedback",        # maths as text, long lines wrapped',
         "]",
     ]
     if Path(course_file).resolve() != DEFAULT_COURSE.resolve():
         lines.append(f"c.ZthGrade.course_file = {str(Path(course_file).resolve())!r}")
     lines += ["# c.ZthGrade.seed = 1234  # replay a grading run (each test cell shows its seed)",
+              '# c.SafeExecute.isolation = "process"  # a weaker sandbox for the notebook kernel',
               f"# assignments: {', '.join(lectures)}", ""]
     return "\n".join(lines)
 
