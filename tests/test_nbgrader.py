@@ -5,6 +5,7 @@ The end-to-end runs through real nbgrader and kernels are in test_nbgrader_e2e.p
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
@@ -324,3 +325,89 @@ def test_guard_undoes_what_a_kernel_did(tmp_path):
             guard.restore()
     finally:
         guard.close()
+
+
+KERNEL_PROBE = r'''
+import json, os, signal, socket
+out = {}
+for name, path in (("relative", "../../../gradebook.db"), ("absolute", DB),
+                   ("hidden", HIDDEN), ("course_yaml", COURSE_YAML)):
+    try:
+        open(path, "rb").read(1)
+        out[name] = "read"
+    except OSError as e:
+        out[name] = type(e).__name__
+try:
+    open(DB, "ab").write(b"x")
+    out["write"] = "wrote"
+except OSError as e:
+    out["write"] = type(e).__name__
+open("mine.txt", "w").write("the copy is writable")
+import grader.data, micrograd
+out["helpers"] = len(grader.data.read_words()) > 1000 and micrograd.__name__ == "micrograd"
+try:
+    socket.create_connection(("127.0.0.1", 9), timeout=1)
+    out["tcp"] = "connected"
+except OSError as e:
+    out["tcp"] = type(e).__name__
+try:
+    os.kill(os.getppid() if LAYER != "bubblewrap" else 1, 0)
+    out["signal_parent"] = "allowed"
+except OSError as e:
+    out["signal_parent"] = type(e).__name__
+print("PROBE" + json.dumps(out))
+'''
+
+
+@pytest.mark.parametrize("layer", ["bubblewrap", "process"])
+def test_notebook_kernel_runs_without_the_course(layer, tmp_path):
+    """The autograde kernel sees a copy of the notebook's folder and helpers, not the course."""
+    from nbclient import NotebookClient
+
+    from grader.nb.box import Box, BoxedKernelManager
+    from grader.sandbox import bwrap_works
+    if layer == "bubblewrap" and not bwrap_works():
+        pytest.skip("bubblewrap not available: the nbgrader kernel's bubblewrap layer is untested")
+    course = tmp_path / "course"
+    folder = course / "autograded" / "alice" / "micrograd"
+    shutil.copytree(ASSIGNMENTS / "micrograd", folder / "micrograd")
+    (course / "gradebook.db").write_bytes(b"grades")
+    hidden = ROOT / "grader" / "lectures" / "micrograd" / "hidden.py"
+    box = Box(folder, layer)
+    km = BoxedKernelManager(kernel_name="python3")
+    km.use(box)
+    code = (f"DB, HIDDEN, COURSE_YAML, LAYER = {str(course / 'gradebook.db')!r}, "
+            f"{str(hidden)!r}, {str(ROOT / 'course.yaml')!r}, {layer!r}" + KERNEL_PROBE)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    try:
+        NotebookClient(nb, km=km, timeout=120, allow_errors=True).execute()
+    finally:
+        box.close()
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert "PROBE" in text, nb.cells[0].outputs
+    got = json.loads(text.split("PROBE", 1)[1])
+    assert hidden.is_file() and got["hidden"] != "read" and got["course_yaml"] != "read", got
+    assert got["absolute"] != "read" and got["relative"] != "read", got
+    assert got["write"] != "wrote" and (course / "gradebook.db").read_bytes() == b"grades", got
+    assert got["helpers"] is True, got
+    assert got["tcp"] != "connected", got
+    assert not (folder / "mine.txt").exists()        # it wrote its copy, not the course
+    if layer == "process":
+        assert got["signal_parent"] != "allowed", got
+
+
+def test_notebook_folder_copy_leaves_links_and_special_files_out(tmp_path):
+    from grader.nb.box import MAX_DEPTH, BoxError, copy_folder
+    src = tmp_path / "src"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "a.py").write_text("x = 1")
+    (src / "up").symlink_to(tmp_path)                  # a link out of the folder
+    (src / "pkg" / "b.py").symlink_to(src / "pkg" / "a.py")
+    os.mkfifo(src / "fifo")
+    copy_folder(src, tmp_path / "dst")
+    assert sorted(p.relative_to(tmp_path / "dst").as_posix()
+                  for p in (tmp_path / "dst").rglob("*")) == ["pkg", "pkg/a.py"]
+    deep = tmp_path / "deep"
+    (deep.joinpath(*["d"] * (MAX_DEPTH + 2))).mkdir(parents=True)
+    with pytest.raises(BoxError, match="deeper than"):
+        copy_folder(deep, tmp_path / "dst2")
