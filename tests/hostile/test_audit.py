@@ -34,9 +34,8 @@ KNOWN_HOLES: set[tuple[str, str]] = {
     *(),  # bigram
     *(),  # mlp
     *(),  # batchnorm
-    *[("backprop.db1", "stale"), ("backprop.db1", "zeros"), ("backprop.dlogit_maxes", "stale"),
-      ("backprop.dlogit_maxes", "zeros")],  # backprop
-    *[("wavenet.other_block_size", "stale"), ("wavenet.shapes", "stale")],  # wavenet
+    *(),  # backprop
+    *(),  # wavenet
     *[("gpt.causal", "stale"), ("gpt.init_loss", "stale"), ("gpt.train", "stale")],  # gpt
     *(),  # minbpe
 }
