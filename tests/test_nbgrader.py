@@ -246,7 +246,14 @@ def test_init_writes_a_course_nbgrader_can_load(tmp_path):
                                       for lec in COURSE.lectures.values())
     stubs = sorted(f"micrograd/{f.name}" for f in (ASSIGNMENTS / "micrograd").glob("*.py"))
     assert cfg.Autograde.exclude_overwriting == {"micrograd": stubs}
-    assert cfg.Autograde.autograde_preprocessors[0] == "grader.nb.autograde.ZthGrade"
+    pipeline = cfg.Autograde.autograde_preprocessors
+    assert pipeline[0] == "grader.nb.autograde.ZthGrade"
+    assert pipeline[1] == "grader.nb.autograde.SafeExecute"       # the sandboxed kernel
+    assert pipeline[-1] == "grader.nb.autograde.ZthSeal"          # the grader has the last word
+    sanitize = cfg.Autograde.sanitize_preprocessors
+    assert sanitize.index("grader.nb.autograde.ZthRestoreCells") < \
+        sanitize.index("nbgrader.preprocessors.OverwriteCells")
+    assert cfg.GenerateFeedback.preprocessors[-1] == "grader.nb.feedback.ZthFeedback"
     assert "nbgrader.preprocessors.ClearHiddenTests" in cfg.GenerateFeedback.preprocessors
     for stub in stubs:  # the source holds the stubs, never the reference
         assert (tmp_path / "source" / "micrograd" / stub).read_text() == \
