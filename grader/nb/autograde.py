@@ -27,14 +27,17 @@ scores come only from the sandboxed grader.
 from __future__ import annotations
 
 import atexit
+import time
 from pathlib import Path
+from queue import Empty
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from ..config import DEFAULT_COURSE, load_course
 from ..sandbox import choose_isolation
@@ -186,6 +189,8 @@ class SafeExecute(Execute):
 
     isolation = Unicode("", help="ask for a weaker sandbox layer for the kernel: uid-drop or "
                         "process (default: the strongest available)").tag(config=True)
+    interrupt_grace = Float(5.0, help="seconds a kernel has to answer after a timed-out cell "
+                            "was interrupted, before it is stopped").tag(config=True)
     landlock = Bool(True, help="outside bubblewrap, confine the kernel with Landlock (turn off "
                     "only to see guard.py restore what an unconfined kernel did)").tag(config=True)
 
@@ -195,6 +200,7 @@ class SafeExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
+        self._stopped = False
         resources = resources if resources is not None else {}
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         layer, note = choose_isolation(self.isolation or None)
@@ -228,6 +234,31 @@ class SafeExecute(Execute):
             resources.setdefault(KEY, {})["kernel"] = {"layer": layer, "restored": fixed,
                                                        "killed": len(killed)}
 
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """nbclient interrupts a cell past its time limit; a kernel that ignores the interrupt
+        (SIGINT caught, a C loop) would make every later cell wait as long, so it is stopped
+        and the remaining cells are not run (their scores never depended on the kernel)."""
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if not await self._responds(self.interrupt_grace):
+            self.log.warning("zth: the kernel ignored the interrupt after a cell timed out: "
+                             "stopping it; the remaining cells are not run")
+            self._stopped = True
+            await ensure_async(self.km.shutdown_kernel(now=True))
+        return reply
+
+    async def _responds(self, seconds: float) -> bool:
+        """Whether the kernel answers a kernel_info request within `seconds`."""
+        msg_id = self.kc.kernel_info()
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+        return False
+
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if isinstance(km, BoxedKernelManager):
@@ -242,6 +273,13 @@ class SafeExecute(Execute):
             return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:
+            if not self._stopped:
+                raise
+            self._died_in = index       # its output never came: the kernel was stopped
+            cell.outputs.append(_error("KernelStopped", "this cell ran past its time limit and "
+                                       "ignored the interrupt: the kernel was stopped"))
+            return cell, resources
         except DeadKernelError:
             self._died_in = index
             self.log.warning("the kernel died in cell %d; the remaining cells are not run", index)

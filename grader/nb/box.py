@@ -180,14 +180,10 @@ def _landlock(libc, confine, rules: list[tuple[str, int | None]]) -> bool:
     if abi < 1:
         return False
     handled = confine._fs_rights(abi)
-    # the kernel talks over unix sockets: TCP bind/connect denied (ABI 4), and signals scoped to
-    # its own processes (ABI 6), so it cannot kill or interrupt nbgrader
-    if abi >= 6:
-        attr = struct.pack("QQQ", handled, 0b11, 0b11)
-    elif abi >= 4:
-        attr = struct.pack("QQ", handled, 0b11)
-    else:
-        attr = struct.pack("Q", handled)
+    # signals and abstract unix sockets scoped to its own processes (ABI 6): the kernel cannot
+    # kill or interrupt nbgrader. TCP stays open: ipykernel forwards its subprocesses' output
+    # over a loopback port, and Landlock's TCP rules name ports, not addresses
+    attr = struct.pack("QQQ", handled, 0, 0b11) if abi >= 6 else struct.pack("Q", handled)
     fd = libc.syscall(confine.LL_CREATE, attr, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if fd < 0:
         return False
