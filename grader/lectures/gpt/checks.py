@@ -4,6 +4,16 @@ causality, init loss, generation with block_size cropping, and a short training 
 
 The oracle is a functional float64 re-implementation here (torch ops only), fed the very weights
 the worker copies into the student's modules by the lecture's parameter names.
+
+Verify, don't trust: every verdict rests on what this process computes from inputs the worker
+could not predict. The modules run on weights and inputs drawn here and their outputs are
+compared with the oracle on the same weights (causality too: a pair of made-up outputs that agree
+up to t is not enough); the init loss must be the loss of the model's own reported initial
+weights on tokens drawn here; the training run starts from weights drawn here, on batches and a
+learning-rate schedule drawn here, and every one of its steps is replayed here from the AdamW
+state the worker reports before each segment, so the final weights are those of the run asked
+for. What the worker reports beyond that (forward-hook records of each submodule) only words a
+failure, never decides one.
 """
 from __future__ import annotations
 
@@ -285,7 +295,15 @@ def causal(ctx: Context):
     cfg = _cfg(ctx) | {"head_size": 8}
     B, T = 2, cfg["block_size"]
     t = int(ctx.rng.integers(1, T - 2))
-    for kind in ("Head", "MultiHeadAttention", "Block", "GPTLanguageModel"):
+    C, nh, hs = cfg["n_embd"], cfg["n_head"], cfg["head_size"]
+    # the grader's weights, so the outputs are tied to the inputs it chose (a pair of made-up
+    # arrays that agree up to t would be "causal" too)
+    kinds = {"Head": (head_spec("", C, hs), lambda W, v: o_head(W, "", _t(v))),
+             "MultiHeadAttention": (mha_spec("", nh, hs, C), lambda W, v: o_mha(W, "", _t(v), nh)),
+             "Block": (block_spec("", C, nh), lambda W, v: o_block(W, "", _t(v), nh)),
+             "GPTLanguageModel": (gpt_spec(cfg), lambda W, v: o_gpt(W, v, cfg))}
+    for kind, (spec, oracle) in kinds.items():
+        W = make_weights(ctx.rng, spec)
         if kind == "GPTLanguageModel":
             a = _tokens(ctx, cfg, B)
             b = a.copy()
@@ -294,7 +312,7 @@ def causal(ctx: Context):
             a = _x(ctx, B, T, cfg["n_embd"])
             b = a.copy()
             b[:, t + 1:] = _x(ctx, B, T - t - 1, cfg["n_embd"])
-        got = ctx.probe("causal", kind=kind, cfg=cfg, a=a, b=b)
+        got = ctx.probe("causal", kind=kind, cfg=cfg, weights=W, a=a, b=b)
         ctx.ensure(type(got) is list and len(got) == 2, f"{kind}: expected two outputs")
         out_a = ctx.array(got[0], f"{kind} output", kinds="f")
         out_b = ctx.array(got[1], f"{kind} output", shape=out_a.shape, kinds="f")
@@ -309,6 +327,9 @@ def causal(ctx: Context):
                               "with tril before the softmax")
         ctx.ensure(not np.allclose(out_b[:, t + 1:], out_a[:, t + 1:]),
                    f"{kind}: the output after position t={t} ignores its own input")
+        for v, out in ((a, out_a), (b, out_b)):
+            _compare(ctx, out, oracle(W, v), f"{kind} is causal, but its output is not the "
+                     f"lecture's {kind} for the grader's weights (the checks of {kind} say where)")
 
 
 # -- feed-forward, block, model --------------------------------------------------------------
@@ -661,8 +682,8 @@ def train(ctx: Context):
            "exp_avg_sq": (_rel(vk, vr, vk), tol["exp_avg_sq"], "")}
     bad_segs = sorted({int(k) for r, t, _ in rel.values() for k in np.flatnonzero(~(r <= t))})
     if bad_steps.size or bad_segs:
-        _diverged(ctx, flat, losses, want, bad_steps, bad_segs, rel, (Wk, Wr), seg, decay_at,
-                  p)
+        _diverged(ctx, flat, losses, want, bad_steps, bad_segs, rel, (starts[0], Wk, Wr), seg,
+                  decay_at, p)
     # the val loss: the grader's own float64 forward on the weights its replay of the last
     # segment ends with, on held-out windows drawn here
     final = {k: a[0].numpy() for k, a in flat.views(torch.from_numpy(Wr[-1:])).items()}
@@ -703,14 +724,18 @@ def _diverged(ctx: Context, flat: Flat, losses, want, bad_steps, bad_segs, rel, 
         k = first_seg
         key = max(rel, key=lambda q: rel[q][0][k] / rel[q][1])
         r, t, scale = rel[key]
-        Wk, Wr = W
-        i = int(np.argmax(np.abs(Wk[k] - Wr[k])))
-        name, where = flat.where(i)
-        head = (f"your AdamW state after step {(k + 1) * seg}: {key} differs from the replay of "
+        W0, Wk, Wr = W
+        # the parameter whose update is furthest off, relative to its own update
+        parts = [(np.linalg.norm(Wk[k, a:a + n] - Wr[k, a:a + n])
+                  / max(np.linalg.norm(Wk[k, a:a + n] - W0[k, a:a + n]), 1e-30), name)
+                 for name, a, n in zip(flat.names, flat.offsets, flat.sizes)]
+        off, name = max(parts)
+        verb = "differ" if key == "weights" else "differs"
+        how = ("your run never moved it: no gradient reaches it" if off > 1e6
+               else f"{_g(off)} of its own update: its gradients, or the updates, differ")
+        head = (f"your AdamW state after step {(k + 1) * seg}: {key} {verb} from the replay of "
                 f"steps {k * seg}..{(k + 1) * seg - 1} by {_g(r[k])} {scale} (relative, L2; "
-                f"tolerance {t:g}); the weight furthest off is {name}{list(where)}: "
-                f"{_g(Wk[k][i])}, replayed {_g(Wr[k][i])}; so the gradients or the updates "
-                "differ")
+                f"tolerance {t:g}); the update furthest off is {name}'s ({how})")
     hint = ""
     if first_step is not None and first_step >= decay_at and not (bad_steps < decay_at).any() \
             and (first_seg is None or (first_seg + 1) * seg > decay_at):

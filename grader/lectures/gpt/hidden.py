@@ -6,17 +6,32 @@ import math
 import numpy as np
 
 from ...check import Context, check
-from .checks import _cfg, _compare, _tokens, gpt_spec, make_weights, o_gpt
+from ...config import Tolerance
+from .checks import _cfg, _compare, _tokens, gpt_spec, make_weights, o_gpt, o_loss
 
 
 @check("gpt.init_loss")
 def init_loss(ctx: Context):
     cfg = _cfg(ctx)
     idx, targets = _tokens(ctx, cfg, 8), _tokens(ctx, cfg, 8)
-    loss = ctx.number(ctx.probe("init_loss", cfg=cfg, idx=idx, targets=targets), "loss")
+    got = ctx.mapping(ctx.probe("init_loss", cfg=cfg, idx=idx, targets=targets),
+                      "loss at initialisation", ("loss", "weights"))
+    loss = ctx.number(got["loss"], "loss")
+    spec = gpt_spec(cfg)
+    W = got["weights"]
+    ctx.ensure(type(W) is dict and set(W) == set(spec),
+               "the model's parameters should have the lecture's names")
+    for name, (_, shape) in spec.items():
+        ctx.array(W[name], name, shape=shape, kinds="f")
+    # the loss the student's model reports must be its own initial weights' loss on the tokens
+    # drawn here (so it cannot be a number that is right anyway), and that loss about ln(vocab)
+    ctx.close(loss, o_loss(o_gpt(W, idx, cfg), targets), "the loss your model reports vs the "
+              "grader's forward pass on your model's initial weights",
+              tol=Tolerance(**ctx.params["tie_tolerance"]))
     want = math.log(cfg["vocab_size"])
+    std = float(np.std(W["blocks.0.sa.heads.0.key.weight"]))
     ctx.close(loss, want, f"loss at initialisation on random tokens (-ln(1/{cfg['vocab_size']}) "
-              f"= {want:.3f}: no token favoured yet)")
+              f"= {want:.3f}: no token favoured yet; your key weights have std {std:.3g})")
     return f"loss at init {loss:.2f}"
 
 

@@ -10,9 +10,10 @@ def init_loss(pkg, cfg, idx, targets):
     torch = _torch()
     m = _gpt(pkg, cfg)
     m.eval()
+    weights = {k: _np(v) for k, v in m.named_parameters()}
     with torch.no_grad():
         _, loss = m(torch.from_numpy(idx), torch.from_numpy(targets))
-    return float(loss)
+    return {"loss": float(loss), "weights": weights}
 
 
 @probe

@@ -211,9 +211,9 @@ def generate(pkg, cfg, weights, idx, max_new_tokens):
     return _np(out)
 
 
-# -- causality with the student's own initialisation ----------------------------------------
+# -- causality, with the parent's weights ----------------------------------------
 @probe
-def causal(pkg, kind, cfg, a, b):
+def causal(pkg, kind, cfg, weights, a, b):
     torch = _torch()
     if kind == "Head":
         m = _new(pkg, "model", "Head", cfg["head_size"], n_embd=cfg["n_embd"],
@@ -227,6 +227,7 @@ def causal(pkg, kind, cfg, a, b):
     else:
         m = _gpt(pkg, {k: cfg[k] for k in ("vocab_size", "n_embd", "n_head", "n_layer",
                                           "block_size")} | {"dropout": 0.0})
+    _load(m, weights, kind)
     m.eval()
     with torch.no_grad():
         outs = [m(torch.from_numpy(v)) for v in (a, b)]

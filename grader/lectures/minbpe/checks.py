@@ -4,7 +4,11 @@ and GPT4Tokenizer against tiktoken's cl100k_base.
 
 Every oracle here is the parent's own few lines of BPE (or tiktoken): training is accepted when
 each merge is *a* most frequent pair at its step (any tie-break), and every encoding is compared
-with what the student's own merges give, so wrapping tiktoken gains nothing.
+with what the student's own merges give, so wrapping tiktoken gains nothing. Save/load is judged
+by what comes back: the saved .model file read here as minbpe's load() reads it, and the
+student's load() of that file and of one written here, then decoding and encoding inputs drawn
+here. Verify, don't trust: no reply passes unless it follows from texts, merges and ids the worker
+could not predict.
 """
 from __future__ import annotations
 
