@@ -15,8 +15,11 @@ kernel run, whatever the layer:
                 sqlite's journals). Returns what it put right, for the log and the cell header.
 
 Between kernel runs nbgrader itself writes (autograded notebooks, the gradebook): the next
-snapshot() takes those in. The copies live in a folder only this process's user can read, outside
-the course; their hashes live in this process's memory, which the kernel cannot reach.
+snapshot() takes those in. Anything else writing to the course folder while a kernel runs (a
+second `nbgrader autograde` of the same course at the same time) would be undone too: run one
+autograde per course at a time, as nbgrader's sqlite gradebook wants anyway. The copies live
+in a folder only this process's user can read, outside the course; their hashes live in this
+process's memory, which the kernel cannot reach.
 """
 from __future__ import annotations
 
