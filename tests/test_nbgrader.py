@@ -390,15 +390,15 @@ def test_notebook_kernel_runs_without_the_course(layer, tmp_path):
     shutil.copytree(ASSIGNMENTS / "micrograd", folder / "micrograd")
     (course / "gradebook.db").write_bytes(b"grades")
     hidden = ROOT / "grader" / "lectures" / "micrograd" / "hidden.py"
-    box = Box(folder, layer)
-    km = BoxedKernelManager(kernel_name="python3")
-    km.use(box)
     server = socket.create_server(("127.0.0.1", 0))     # something to reach on the loopback
     code = (f"DB, HIDDEN, COURSE_YAML, LAYER, PORT = {str(course / 'gradebook.db')!r}, "
             f"{str(hidden)!r}, {str(ROOT / 'course.yaml')!r}, {layer!r}, "
             f"{server.getsockname()[1]}" + KERNEL_PROBE)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    box = Box(folder, layer)
     try:
+        km = BoxedKernelManager(kernel_name="python3")
+        km.use(box)
         NotebookClient(nb, km=km, timeout=120, allow_errors=True).execute()
     finally:
         box.close()
