@@ -17,6 +17,8 @@ failure, never decides one.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -629,6 +631,19 @@ def _state_reply(ctx: Context, value, key: str, spec: dict, K: int, seg: int) ->
     return out
 
 
+def _adam_state(ctx: Context, flat: Flat, mk: np.ndarray, vk: np.ndarray, first: int,
+                seg: int) -> None:
+    ctx.ensure((vk >= 0).all(), "exp_avg_sq (AdamW's second moment) cannot be negative")
+    loose = np.abs(mk) > ADAM_BOUND * np.sqrt(vk) * (1 + 1e-4) + 1e-20
+    if loose.any():
+        k, i = np.argwhere(loose)[0]
+        name, where = flat.where(int(i))
+        raise CheckFailed(f"the AdamW state after step {first + (k + 1) * seg} is not one AdamW "
+                          f"can reach: {name}{list(where)} has exp_avg {mk[k, i]:.3g} with "
+                          f"exp_avg_sq {vk[k, i]:.3g} (|exp_avg| <= {ADAM_BOUND:.2f} "
+                          "sqrt(exp_avg_sq) always)")
+
+
 def _rel(got: np.ndarray, want: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Per segment: |got - want| / |scale| (L2 over all parameters)."""
     den = np.linalg.norm(scale, axis=1)
@@ -654,26 +669,38 @@ def train(ctx: Context):
     windows = data[ix[..., None] + np.arange(T + 1)]                 # iters × batch × (T + 1)
     decay_at = int(ctx.rng.integers(*p["decay_range"]))
     lrs = np.where(np.arange(iters) < decay_at, p["lr"], p["lr_after"])
-    got = ctx.mapping(ctx.probe("train", cfg=cfg, weights=W0, windows=windows,
-                                lrs=[float(x) for x in lrs], segment=seg),
-                      "training", ("losses", "weights", "exp_avg", "exp_avg_sq"))
-    losses = ctx.numbers(got["losses"], "the losses of every step", iters)
-    ends = [flat.pack(_state_reply(ctx, got[key], key, spec, K, seg))
-            for key in ("weights", "exp_avg", "exp_avg_sq")]
-    Wk, mk, vk = ends
-    ctx.ensure((vk >= 0).all(), "exp_avg_sq (AdamW's second moment) cannot be negative")
-    loose = np.abs(mk) > ADAM_BOUND * np.sqrt(vk) * (1 + 1e-4) + 1e-20
-    if loose.any():
-        k, i = np.argwhere(loose)[0]
-        name, where = flat.where(int(i))
-        raise CheckFailed(f"the AdamW state after step {(k + 1) * seg} is not one AdamW can "
-                          f"reach: {name}{list(where)} has exp_avg {mk[k, i]:.3g} with exp_avg_sq "
-                          f"{vk[k, i]:.3g} (|exp_avg| <= {ADAM_BOUND:.2f} sqrt(exp_avg_sq) always)")
-    zeros = np.zeros((1, Wk.shape[1]), dtype=np.float32)
-    starts = (np.concatenate([flat.pack({k: w[None] for k, w in W0.items()}), Wk[:-1]]),
-              np.concatenate([zeros, mk[:-1]]), np.concatenate([zeros, vk[:-1]]))
-    want, (Wr, mr, vr) = replay_segments(flat, cfg, starts, windows.reshape(K, seg, bs, T + 1),
-                                         lrs.reshape(K, seg), np.arange(K) * seg)
+    # the run goes to the worker in parts; each part's segments are replayed in a thread
+    # while the worker trains the next part (the replay's torch ops release the GIL)
+    n_parts = p["parts"]
+    per = K // n_parts * seg
+    W0_flat = flat.pack({k: w[None] for k, w in W0.items()})
+    zeros = np.zeros_like(W0_flat)
+    losses, states, replays = [], [], []
+    prev = (W0_flat, zeros, zeros)
+    with ThreadPoolExecutor(1) as pool:
+        for part in range(n_parts):
+            a, b = part * per, iters if part == n_parts - 1 else (part + 1) * per
+            k = (b - a) // seg
+            got = ctx.mapping(ctx.probe("train", cfg=cfg, weights=W0 if part == 0 else None,
+                                        windows=windows[a:b], lrs=[float(x) for x in lrs[a:b]],
+                                        segment=seg),
+                              "training", ("losses", "weights", "exp_avg", "exp_avg_sq"))
+            losses.append(ctx.numbers(got["losses"], f"the losses of steps {a}..{b - 1}", b - a))
+            Wk, mk, vk = (flat.pack(_state_reply(ctx, got[key], key, spec, k, seg))
+                          for key in ("weights", "exp_avg", "exp_avg_sq"))
+            _adam_state(ctx, flat, mk, vk, a, seg)
+            starts = tuple(np.concatenate([s0, s1[:-1]]) for s0, s1 in zip(prev, (Wk, mk, vk)))
+            replays.append(pool.submit(replay_segments, flat, cfg, starts,
+                                       windows[a:b].reshape(k, seg, bs, T + 1),
+                                       lrs[a:b].reshape(k, seg), a + np.arange(k) * seg))
+            states.append((Wk, mk, vk, starts[0]))
+            prev = (Wk[-1:], mk[-1:], vk[-1:])
+        done = [f.result() for f in replays]
+    losses = np.concatenate(losses)
+    want = np.concatenate([d[0].reshape(-1) for d in done])
+    Wk, mk, vk, W_start = (np.concatenate(x) for x in zip(*states))
+    Wr, mr, vr = (np.concatenate(x) for x in zip(*(d[1] for d in done)))
+    starts = (W_start,)
     want = want.reshape(-1)
     tol = p["replay"]
     bad_steps = np.flatnonzero(~(np.abs(losses - want) <= tol["loss"]))

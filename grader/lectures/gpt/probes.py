@@ -237,17 +237,25 @@ def causal(pkg, kind, cfg, weights, a, b):
 
 
 # -- a short training run ----------------------------------------------------------------------
+_RUN = {}   # the model and optimizer of the training run, between its parts
+
+
 @probe
 def train(pkg, cfg, weights, windows, lrs, segment):
-    """The lecture's AdamW loop from the parent's weights, on the parent's windows (step ×
-    batch × block_size+1) with the parent's learning rate for each step. Returns every step's
-    loss and the AdamW state (weights, exp_avg, exp_avg_sq by name) after every `segment` steps:
-    the parent replays each segment from the state before it."""
+    """The lecture's AdamW loop on the parent's windows (step × batch × block_size+1), with the
+    parent's learning rate for each step; the first part (weights given) starts from the
+    parent's weights, each later part continues the run. Returns each step's loss and the
+    AdamW state (weights, exp_avg, exp_avg_sq by name) after every `segment` steps: the parent
+    replays each segment from the state before it."""
     torch = _torch()
-    m = _gpt(pkg, cfg, weights)
-    m.train()
+    if weights is not None:
+        m = _gpt(pkg, cfg, weights)
+        m.train()
+        _RUN["run"] = (m, torch.optim.AdamW(m.parameters(), lr=lrs[0]))
+    if "run" not in _RUN:
+        raise RuntimeError("the training run's first part is gone (the worker restarted)")
+    m, opt = _RUN["run"]
     params = dict(m.named_parameters())
-    opt = torch.optim.AdamW(m.parameters(), lr=lrs[0])
     win = torch.from_numpy(np.asarray(windows, dtype=np.int64))
     xs, ys = win[..., :-1].contiguous(), win[..., 1:].contiguous()
     losses = []
