@@ -116,6 +116,13 @@ def test_a_forward_bug_is_reported_once_where_it_lives_and_dependents_are_not_gr
             and by_id[d].message.endswith("gpt.block, which failed"), by_id[d].message
 
 
+def test_depends_on_must_name_another_check_of_the_lecture():
+    from grader.config import DEFAULT_COURSE, ConfigError, parse_course
+    text = DEFAULT_COURSE.read_text().replace("depends_on: [gpt.head]", "depends_on: [gpt.hed]", 1)
+    with pytest.raises(ConfigError, match=r"gpt.multihead: depends_on names \['gpt.hed'\]"):
+        parse_course(text)
+
+
 @pytest.mark.parametrize("lecture", ["gpt", "minbpe"])
 def test_no_hint_shows_a_solution_line(lecture):
     """Hints say what to do in words: no call, assignment or attribute of the solution."""
