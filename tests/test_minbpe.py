@@ -105,6 +105,21 @@ def test_wrapping_tiktoken_gains_nothing(tmp_path):
     assert r.status == "failed" and "GPT4Tokenizer.merges" in r.message
 
 
+def test_unicode_hints_match_the_failure(tmp_path):
+    """An encode bug seen on unicode text is reported as an encode failure, without the decode
+    advice; a decode bug gets it."""
+    # encodes text as its UTF-8 bytes, never merging (decode still inverts it)
+    raw = {"basic.py": [("        while len(ids) >= 2:\n            # the pair with the lowest",
+                         "        while False:\n            # the pair with the lowest")]}
+    encode_bug = grade_path(mutant(tmp_path / "e", "minbpe", raw), "minbpe",
+                            only={"minbpe.unicode"})["minbpe.unicode"]
+    assert encode_bug.status == "failed" and ".encode(" in encode_bug.message.split("\n")[0]
+    assert "replacement character" not in encode_bug.message and "hint" not in encode_bug.message
+    decode_bug = grade_path(mutant(tmp_path / "d", "minbpe", BUGS["decode_strict_utf8"][0]),
+                            "minbpe", only={"minbpe.unicode"})["minbpe.unicode"]
+    assert "replacement character" in decode_bug.message or "decode" in decode_bug.message
+
+
 def test_training_failure_names_the_merge_and_both_counts(tmp_path):
     edits, _ = BUGS["train_ignores_counts"]
     r = grade_path(mutant(tmp_path, "minbpe", edits), "minbpe",
