@@ -5,6 +5,16 @@ probe on the student's code, validates the plain data that comes back (exact typ
 and compares it with an oracle (torch, tiktoken or its own computation on the inputs it chose)
 within course.yaml's tolerance; oracles the student's code calls are callbacks answered here.
 It passes by returning (optionally a short note) and fails by raising `CheckFailed`.
+
+The rule every check follows (verify, don't trust): a verdict rests only on values this process
+computes itself from inputs the worker could not predict, or on evidence kept outside the
+worker. Everything in the worker, our probes included, is the student's: a reply the worker
+could produce without running the student's function correctly (an echo of the request, zeros
+of the right shape, an answer memorised at another seed, a self-consistent made-up run) must
+never pass. So requests carry parent-chosen values (weights, inputs, labels, learning-rate
+schedules), worker seeds are keyed (`worker_seed`), training runs are replayed here from the
+parent's initial weights, and oracles the student calls are callbacks whose log stays here.
+`tests/hostile/test_audit.py` forges every check's replies and requires 0 points.
 """
 from __future__ import annotations
 
