@@ -153,6 +153,10 @@ def test_short_training_run_needs_working_attention(tmp_path):
     r = grade_path(sub, "gpt", only={"gpt.train"})["gpt.train"]
     assert r.status == "failed" and "training leaves the run the grader asked for" in r.message
     assert "first at step" in r.message and "tolerance 0.02" in r.message
+    # the loss curve of the run against the replay, with the first divergence marked
+    (fig,) = r.figures
+    assert fig["name"] == "training" and fig["svg"].lstrip().startswith("<?xml")
+    assert "first divergence at step" in fig["svg"] and len(fig["svg"]) < 256_000
 
 
 def test_lecture_configuration_has_10_79_million_parameters():
