@@ -62,6 +62,10 @@ BUGS = {
         {"nn.py": [("            xvar = x.var(dim, keepdim=True)",
                     "            xvar = x.var(dim, keepdim=True, unbiased=False)")]},
         {"wavenet.batchnorm3d", "wavenet.eval_mode"}, {"wavenet.torch_equiv"}),
+    # found by `zth mutate wavenet`: the last layer scaled up, not down (confidently wrong at init)
+    "last_layer_scaled_up": (
+        {"model.py": [("model.layers[-1].weight *= 0.1", "model.layers[-1].weight /= 0.1")]},
+        {"wavenet.shapes"}, {"wavenet.torch_equiv", "wavenet.sequential"}),
 }
 
 

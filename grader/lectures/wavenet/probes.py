@@ -106,7 +106,8 @@ def shapes(pkg, cfg, IX):
     return {"layers": [[type(layer).__name__, list(layer.out.shape)] for layer in layers],
             "out": list(out.shape), "n_params": sum(p.nelement() for p in model.parameters()),
             "emb_weight": array(attr(first, "weight", "Embedding.weight"), "Embedding.weight"),
-            "emb_out": array(attr(first, "out", "Embedding.out"), "Embedding.out")}
+            "emb_out": array(attr(first, "out", "Embedding.out"), "Embedding.out"),
+            "logits": array(out, "model(X) at initialisation")}
 
 
 def _set_training(model, training):
