@@ -172,4 +172,4 @@ def test_reproduce_bigram_prints_the_headline_numbers_and_saves_the_plots(tmp_pa
     assert "2.4541" in out and "2.4544" in out and "cexze." in out
     assert (tmp_path / "bigram_counts.png").stat().st_size > 10_000
     assert (tmp_path / "bigram_neural_loss.png").is_file()
-    assert sys.modules["grader.repro.bigram"].STEPS["lecture"] == 300
+    assert sys.modules["grader.lectures.bigram.reproduce"].STEPS["lecture"] == 300
