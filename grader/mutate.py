@@ -336,13 +336,17 @@ def load_equivalent(lecture: str) -> dict[str, str]:
 
 
 def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
-                seeds: tuple[int, int], jobs: int = 2, log=print) -> dict:
+                seeds: tuple[int, int], jobs: int = 2, log=print,
+                only_ids: set[str] | None = None) -> dict:
+    """Grade the mutants (a seeded sample, or only those with `only_ids`)."""
     lec = course.lecture(lecture)
     pkg = ROOT / "reference" / lec.package
     everything = find_mutants(pkg)
     picked = sorted(random.Random(seed).sample(range(len(everything)), sample)) \
         if sample and sample < len(everything) else range(len(everything))
     mutants = [everything[i] for i in picked]
+    if only_ids is not None:
+        mutants = [m for m in everything if m.id in only_ids]
     ids = [c.id for c in lec.checks]
     reached = reach(pkg, lecture)
     equivalent = load_equivalent(lecture)
@@ -385,6 +389,17 @@ def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
         "sample_seed": seed, "grading_seeds": list(seeds),
         "seconds": round(time.perf_counter() - t0, 1),
         "outcomes": [asdict(o) for o in outcomes]})
+
+
+def regrade_survivors(course: Course, report: dict, jobs: int = 2, log=print) -> dict:
+    """Grade a report's survivors again (after a check was strengthened) and merge."""
+    survivors = {o["id"] for o in report["outcomes"] if o["verdict"] == "survived"}
+    again = run_mutants(course, report["lecture"], None, report["sample_seed"],
+                        tuple(report["grading_seeds"]), jobs, log, only_ids=survivors)
+    new = {o["id"]: o for o in again["outcomes"]}
+    report["outcomes"] = [new.get(o["id"], o) for o in report["outcomes"]]
+    report["seconds"] = round(report["seconds"] + again["seconds"], 1)
+    return summarise(report)
 
 
 def summarise(report: dict) -> dict:

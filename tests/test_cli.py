@@ -99,6 +99,7 @@ def test_one_format_goes_to_stdout_and_table_is_default():
     assert "micrograd.backward" in r.stdout and "TODO" in r.stdout and f"0/{total:g}" in r.stdout
 
 
+@pytest.mark.slow
 def test_selftest_passes_for_micrograd():
     r = zth("selftest", "--lecture", "micrograd", "--seed", "5")
     assert r.returncode == 0, r.stderr

@@ -229,12 +229,15 @@ def run_check(sub, check_id: str, seeds, **params) -> list[tuple[str | None, lis
     return out
 
 
+# three seeds in the default tier, all ten in the slow one
+@pytest.mark.parametrize("seeds", [pytest.param(SEEDS[:3], id="3-seeds"),
+                                   pytest.param(SEEDS, id="10-seeds", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("bug", sorted(BUGS))
-def test_buggy_variant_is_named_by_the_function_that_holds_the_bug(tmp_path, bug):
+def test_buggy_variant_is_named_by_the_function_that_holds_the_bug(tmp_path, bug, seeds):
     edits, check_id = BUGS[bug]
     sub = mutant(tmp_path, "micrograd", edits)
     cls, func = planted_in(sub, edits)
-    for seed, (msg, _) in zip(SEEDS, run_check(sub, check_id, SEEDS)):
+    for seed, (msg, _) in zip(seeds, run_check(sub, check_id, seeds)):
         assert msg is not None, f"{check_id} passed at seed {seed}"
         first = msg.splitlines()[0]
         assert cls in first and func in first, (seed, cls, func, msg)

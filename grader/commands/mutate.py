@@ -10,7 +10,7 @@ from ..util import EXIT_OK, UsageError
 
 def cmd_mutate(args) -> int:
     from ..config import load_course
-    from ..mutate import MUTATION_DIR, run_mutants, summarise, write_report
+    from ..mutate import MUTATION_DIR, regrade_survivors, run_mutants, summarise, write_report
 
     course = load_course(Path(args.course))
     if args.lecture not in course.lectures:
@@ -19,11 +19,15 @@ def cmd_mutate(args) -> int:
     if args.sample is not None and args.sample < 1:
         raise UsageError("--sample must be at least 1")
     out_dir = Path(args.out_dir) if args.out_dir else MUTATION_DIR
-    if args.resummarise:    # equivalents declared after a run: recount without regrading
+    if args.resummarise or args.survivors:
         path = out_dir / f"{args.lecture}.json"
         if not path.is_file():
             raise UsageError(f"{path}: no earlier report to recount")
-        report = summarise(json.loads(path.read_text()))
+        report = json.loads(path.read_text())
+        if args.survivors:  # a check was strengthened: grade the survivors again
+            report = regrade_survivors(course, report, args.jobs,
+                                       log=lambda s: print(s, file=sys.stderr, flush=True))
+        report = summarise(report)  # equivalents declared after a run are counted
     else:
         report = run_mutants(course, args.lecture, args.sample, args.seed,
                              (args.seed, args.seed + 1), args.jobs,
@@ -48,4 +52,6 @@ def add_commands(sub) -> None:
     m.add_argument("--out-dir", default=None, help="default: mutation/ in the repo")
     m.add_argument("--resummarise", action="store_true",
                    help="recount the last report after declaring equivalents (no grading)")
+    m.add_argument("--survivors", action="store_true",
+                   help="grade the last report's survivors again and merge")
     m.set_defaults(func=cmd_mutate)
