@@ -145,6 +145,7 @@ def test_head_failure_shows_tolerance_and_where(tmp_path):
     assert "scaled_dot_product_attention" in r.message
 
 
+@pytest.mark.slow
 def test_short_training_run_needs_working_attention(tmp_path):
     """Attention that outputs nothing: the replay, which runs the lecture's GPT, leaves the
     student's run at once (the first step's loss differs), and the message names that step."""

@@ -434,6 +434,7 @@ def test_notebook_folder_copy_leaves_links_and_special_files_out(tmp_path):
         copy_folder(deep, tmp_path / "dst2")
 
 
+@pytest.mark.slow
 def test_a_kernel_that_ignores_the_timeout_is_stopped(tmp_path):
     """A cell that catches the interrupt and loops must not make every later cell wait its
     full time limit: the kernel is stopped and the rest is reported as not run."""
