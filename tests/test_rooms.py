@@ -137,3 +137,25 @@ def test_release_scan_finds_instructor_only_files_and_hidden_only_probes(tmp_pat
     found = room_leaks(tmp_path / "lectures")
     assert all(any(f"toy/{name}" in x for x in found) for name in INSTRUCTOR_ONLY)
     assert set(SANDBOXED) == {"probes.py", "hidden_probes.py"}
+
+
+@pytest.mark.parametrize("lid", ["bigram", "mlp"])
+def test_hints_show_no_solution_code(lid):
+    """Issue #17: a hint says what to look at, in words; it never hands over a solution line
+    (no run of 20 characters in common with the reference's solution regions)."""
+    import difflib
+    solution = []
+    for f in sorted((ROOT / "reference" / COURSE.lecture(lid).package).glob("*.py")):
+        inside = False
+        for line in f.read_text().splitlines():
+            if line.strip() in ("### BEGIN SOLUTION", "### END SOLUTION"):
+                inside = line.strip() == "### BEGIN SOLUTION"
+            elif inside:
+                solution.append(line.strip())
+    text = "\n".join(solution)
+    assert len(text) > 500
+    for c in COURSE.lecture(lid).checks:
+        if c.hint:
+            m = difflib.SequenceMatcher(None, c.hint, text, autojunk=False).find_longest_match(
+                0, len(c.hint), 0, len(text))
+            assert m.size < 20, f"{c.id}: the hint holds {c.hint[m.a:m.a + m.size]!r}"
