@@ -194,8 +194,12 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
 def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                   layer_note: str = "", timings: dict | None = None, student: str = "",
                   on_check: Callable[[CheckResult], None] | None = None,
-                  only: set[str] | None = None, worker=None) -> LectureResult:
-    """Grade one lecture; `worker` is one already started by `start_worker`, if any."""
+                  only: set[str] | None = None, worker=None,
+                  stop_at_failure: bool = False) -> LectureResult:
+    """Grade one lecture; `worker` is one already started by `start_worker`, if any.
+
+    `stop_at_failure` (mutation testing, `zth mutate`): once a check has not passed, the rest
+    are recorded as not graded instead of run; a submission that passes runs every check."""
     lec = course.lecture(lid)
     if only:
         lec = lec.model_copy(update={"checks": [c for c in lec.checks if c.id in only]})
@@ -227,6 +231,10 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
     try:
         for cfg in roots_first(lec.checks):
             t0 = time.perf_counter()
+            first = next((r.id for r in result.checks if not r.passed), None)
+            if stop_at_failure and first is not None:
+                add(cfg, "not_graded", f"not graded: stopped at the first failing check ({first})")
+                continue
             fn = checks.get(cfg.id)
             if fn is None:
                 add(cfg, "error", f"grader bug: no check function registered for {cfg.id}")
@@ -358,7 +366,8 @@ def _every_check(course: Course, lid: str, layer: str, status: str, message: str
 
 def grade_submission(course: Course, path: Path, lectures: list[str] | None, seed: int,
                      student: str, layer: str, layer_note: str = "", timings: dict | None = None,
-                     on_check=None, only: set[str] | None = None) -> SubmissionResult:
+                     on_check=None, only: set[str] | None = None,
+                     stop_at_failure: bool = False) -> SubmissionResult:
     """Snapshot the submission once (grader/snapshot.py), then grade it from the snapshot; the
     snapshot is removed at the end, whatever happened. A refused snapshot, or any failure of the
     grader on this submission, becomes this submission's status (`refused` / `error`) and never
@@ -380,7 +389,7 @@ def grade_submission(course: Course, path: Path, lectures: list[str] | None, see
         if root != snap.root:
             sub.path = str(Path(path) / root.relative_to(snap.root))
         _grade_snapshot(course, sub, root, lectures, seed, student, layer, layer_note,
-                        timings, on_check, only)
+                        timings, on_check, only, stop_at_failure)
     except ConfigError:
         raise                # the course's fault, the same for every submission
     except Exception as e:  # noqa: BLE001 - one submission costs one status, never the run
@@ -398,7 +407,7 @@ def grade_submission(course: Course, path: Path, lectures: list[str] | None, see
 def _grade_snapshot(course: Course, sub: SubmissionResult, path: Path,
                     lectures: list[str] | None, seed: int, student: str, layer: str,
                     layer_note: str, timings: dict | None, on_check,
-                    only: set[str] | None) -> None:
+                    only: set[str] | None, stop_at_failure: bool = False) -> None:
     todo = lectures or lectures_in(path, course)
     nxt = start_worker(course, todo[0], path, layer) if todo else None
     try:
@@ -408,7 +417,8 @@ def _grade_snapshot(course: Course, sub: SubmissionResult, path: Path,
             if k + 1 < len(todo):
                 nxt = start_worker(course, todo[k + 1], path, layer)
             sub.lectures.append(grade_lecture(course, lid, path, seed, layer, layer_note,
-                                              timings, student, on_check, only, worker))
+                                              timings, student, on_check, only, worker,
+                                              stop_at_failure))
             if timings is not None:
                 timings[f"{student}/{lid}"] = round(time.perf_counter() - t0, 4)
     finally:
@@ -433,7 +443,7 @@ def shard(items: list, spec: str | None) -> list:
 def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: int | None = None,
           batch: bool = False, jobs: int = 1, shard_spec: str | None = None,
           isolation: str | None = None, on_check=None, protect: list[Path] = (),
-          only: set[str] | None = None) -> Run:
+          only: set[str] | None = None, stop_at_failure: bool = False) -> Run:
     seed = new_seed() if seed is None else seed
     layer, note = choose_isolation(isolation)
     run = Run(seed, {}, shard=shard_spec)
@@ -445,7 +455,7 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
         def one(item):
             sid, p = item
             return grade_submission(course, p, lectures, seeds[sid], sid, layer, note,
-                                    run.timings, on_check, only)
+                                    run.timings, on_check, only, stop_at_failure)
         if jobs > 1 and len(subs) > 1:
             with ThreadPoolExecutor(jobs) as pool:
                 run.submissions = list(pool.map(one, subs))
