@@ -66,7 +66,7 @@ NEEDS = ("bubblewrap", "uid-drop", "nbgrader", "chromium", "graphviz")
 NEED_WORDS = {"bubblewrap": ("bubblewrap", "bwrap"), "uid-drop": ("uid-drop", "uid drop"),
               "nbgrader": ("nbgrader", "nbformat", "nbconvert"), "chromium": ("chromium",),
               "graphviz": ("graphviz",)}
-LAYERS = ("bubblewrap", "uid-drop", "process")   # strongest first, as grader/sandbox.py
+LAYERS = ("bubblewrap", "uid-drop", "process")   # strongest first, as grader/sandbox/layers.py
 
 
 def required() -> set[str]:

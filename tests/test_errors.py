@@ -78,7 +78,7 @@ def room(tmp_path, monkeypatch):
     rooms = tmp_path / "rooms"
     (rooms / "errdemo").mkdir(parents=True)
     (rooms / "errdemo" / "probes.py").write_text(PROBES)
-    monkeypatch.setattr(sandbox, "LECTURES_DIR", rooms)
+    monkeypatch.setattr(sandbox.layout, "LECTURES_DIR", rooms)
     pkg = tmp_path / "sub" / "errpkg"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")

@@ -4,7 +4,7 @@ Plain nbgrader runs a submission's notebook in a Jupyter kernel whose working di
 `autograded/<student>/<assignment>/`, as the instructor: a cell can open `../../../gradebook.db`
 and give itself full marks, rewrite another student's row or notebook, or delete the gradebook.
 Here the kernel runs on a private copy of the notebook's folder, in the strongest of the grader's
-isolation layers (sandbox.py) that this machine has:
+isolation layers (grader/sandbox/layers.py) that this machine has:
 
   bubblewrap  the kernel sees the Python install, the copy (its working directory), a private
               /tmp and the grader's notebook helpers (`grader/` without its lectures): no course
