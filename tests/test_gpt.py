@@ -34,6 +34,13 @@ BUGS = {
     "generate_without_cropping": ({"model.py": [("idx_cond = idx[:, -self.block_size:]",
                                                  "idx_cond = idx")]},
                                   {"gpt.generate"}),
+    # the bigram model's draws: a softmax over the batch, or no draw at all (found by mutation)
+    "bigram_softmax_over_batch": ({"bigram.py": [("probs = F.softmax(logits, dim=-1)",
+                                                  "probs = F.softmax(logits, dim=0)")]},
+                                  {"gpt.bigram"}),
+    "bigram_argmax_instead_of_draw": ({"bigram.py": [(
+        "idx_next = torch.multinomial(probs, num_samples=1)",
+        "idx_next = probs.argmax(dim=-1, keepdim=True)")]}, {"gpt.bigram"}),
     "pytorch_default_init": ({"model.py": [("        self.apply(self._init_weights)\n", "")]},
                              {"gpt.init_loss"}),
     "dropout_in_eval_mode": ({"model.py": [("        wei = self.dropout(wei)\n",

@@ -247,6 +247,70 @@ def bigram(ctx: Context):
     gen = ctx.array(got["generated"], "generate(idx, 5)", shape=(B, 6), kinds="iu")
     ctx.equal(gen[:, :1], idx[:, :1], "generate must keep the context it was given")
     ctx.ensure(((gen >= 0) & (gen < V)).all(), "generate returned ids outside the vocabulary")
+    _bigram_draws(ctx, V)
+
+
+def _bigram_draws(ctx: Context, V: int, rows: int = 2048, T0: int = 3, steps: int = 3,
+                  starts: int = 4) -> None:
+    """generate() on `rows` contexts at once: each drawn token must follow softmax over the
+    vocabulary of the table row of the token before it (whatever the sampler: multinomial,
+    Categorical, ...). A softmax over the batch, a row other than the last position's, or an
+    argmax instead of a draw fails a chi-square test by hundreds of standard deviations; the
+    contexts end in a few tokens repeated `rows / starts` times each, so every one of those
+    has hundreds of draws. The table is drawn here, so the draws cannot be made up."""
+    W = ctx.rng.normal(0, 1.5, (V, V)).astype(np.float32)
+    idx = ctx.rng.integers(0, V, (rows, T0))
+    idx[:, -1] = ctx.rng.permutation(np.repeat(ctx.rng.choice(V, starts, replace=False),
+                                               rows // starts))
+    what = f"generate(idx of shape {idx.shape}, {steps})"
+    gen = ctx.array(ctx.probe("bigram_sample", vocab_size=V,
+                              weights={"token_embedding_table.weight": W}, idx=idx,
+                              max_new_tokens=steps), what, shape=(rows, T0 + steps), kinds="iu")
+    ctx.equal(gen[:, :T0], idx, f"{what} must return the context followed by the new tokens",
+              lambda i: f"row {i // T0}, position {i % T0}")
+    ctx.ensure(((gen >= 0) & (gen < V)).all(), f"{what} returned ids outside the vocabulary")
+    P = torch.softmax(_t(W), dim=-1).numpy()
+    _draws_fit(ctx, gen[:, T0 - 1:-1].ravel(), gen[:, T0:].ravel(), P, what)
+
+
+def _draws_fit(ctx: Context, prev: np.ndarray, nxt: np.ndarray, P: np.ndarray,
+               what: str) -> None:
+    """Chi-square goodness of fit of the drawn tokens `nxt` to the rows P[prev], for each
+    previous token with at least 50 draws (cells expecting fewer than 5 draws pooled). Fails when
+    the smallest p-value times the number of tokens tested (Bonferroni) is below the check's
+    `sample_alpha` (course.yaml): a correct sampler fails that often, at most."""
+    alpha = float(ctx.params.get("sample_alpha", 1e-9))
+    tests = []
+    for t in np.unique(prev):
+        sel = prev == t
+        n = int(sel.sum())
+        if n < 50:
+            continue
+        seen = np.bincount(nxt[sel], minlength=P.shape[1]).astype(np.float64)
+        want = n * P[t]
+        small = want < 5
+        o = np.append(seen[~small], seen[small].sum())
+        e = np.append(want[~small], want[small].sum())
+        if e[-1] == 0:
+            o, e = o[:-1], e[:-1]
+        dof = len(e) - 1
+        if dof < 1:
+            continue
+        chi2 = float(((o - e) ** 2 / e).sum())
+        p = float(torch.special.gammaincc(torch.tensor(dof / 2, dtype=torch.float64),
+                                          torch.tensor(chi2 / 2, dtype=torch.float64)))
+        worst = int(np.argmax(np.abs(seen - want) / np.sqrt(np.maximum(want, 1e-12))))
+        tests.append((p, int(t), n, chi2, dof, worst, int(seen[worst]), float(want[worst])))
+    ctx.ensure(bool(tests), f"{what}: no previous token was followed by 50 draws or more")
+    p, t, n, chi2, dof, worst, count, want = min(tests)
+    ctx.ensure(p * len(tests) >= alpha,
+               f"{what}: the new tokens are not draws from softmax(logits[:, -1, :], dim=-1) "
+               f"(chi-square goodness of fit, {len(tests)} previous tokens tested): worst after "
+               f"token {t} ({n} draws), chi-square {chi2:.3g} on {dof} degrees of freedom, "
+               + ("p < 1e-300 < tolerance " if p == 0 else
+                  f"p = {p:.3g}, times {len(tests)} = {p * len(tests):.3g} < tolerance ")
+               + f"sample_alpha = {alpha:.3g}; token {worst} was drawn {count} times there, "
+                 f"expected {want:.3g}")
 
 
 # -- attention -------------------------------------------------------------------------------

@@ -103,6 +103,16 @@ def bigram(pkg, vocab_size, weights, idx, targets, max_new_tokens):
 
 
 @probe
+def bigram_sample(pkg, vocab_size, weights, idx, max_new_tokens):
+    """generate() on many contexts at once (the parent tests the draws' distribution)."""
+    torch = _torch()
+    m = _new(pkg, "bigram", "BigramLanguageModel", vocab_size)
+    _load(m, weights, "BigramLanguageModel")
+    with torch.no_grad():
+        return _np(m.generate(torch.from_numpy(idx), max_new_tokens))
+
+
+@probe
 def head(pkg, head_size, n_embd, block_size, weights, x):
     m = _new(pkg, "model", "Head", head_size, n_embd=n_embd, block_size=block_size, dropout=0.0)
     _load(m, weights, "Head")
