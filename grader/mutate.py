@@ -320,11 +320,17 @@ class Outcome:
     function: str
     operator: str
     verdict: str                 # killed | survived | timeout | equivalent
-    killed_by: list[str] = field(default_factory=list)
+    killed_by: list[str] = field(default_factory=list)       # first failing check, each seed
     seeds_killing: list[int] = field(default_factory=list)
-    checks: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)          # the scoped checks
     seconds: float = 0.0
     diff: str = ""
+    killed_at: dict[str, str] = field(default_factory=dict)  # seed -> first failing check
+    statuses: dict[str, str] = field(default_factory=dict)   # seed -> its status
+
+
+class MutationError(RuntimeError):
+    """The run cannot say anything about mutants (e.g. the unmutated reference fails)."""
 
 
 def load_equivalent(lecture: str) -> dict[str, str]:
@@ -335,10 +341,48 @@ def load_equivalent(lecture: str) -> dict[str, str]:
     return {e["id"]: e["reason"] for e in data}
 
 
+def _ordered(course: Course, lecture: str, order: list[str]) -> Course:
+    """The course with this lecture's checks in `order` (ids missing from it keep their place
+    after it). Each check's seed comes from its id, so order changes no check's inputs; the
+    runner still grades a check's dependencies before it (`roots_first`)."""
+    lec = course.lecture(lecture)
+    rank = {cid: k for k, cid in enumerate(order)}
+    checks = sorted(lec.checks, key=lambda c: rank.get(c.id, len(rank)))
+    return course.model_copy(update={"lectures": {
+        **course.lectures, lecture: lec.model_copy(update={"checks": checks})}})
+
+
+def _baseline(course: Course, lecture: str, sub: Path, seeds: tuple[int, ...],
+              jobs: int) -> list[str]:
+    """Grade the unmutated copy at every grading seed with every check: each must pass (else a
+    "kill" would mean nothing). Returns the check ids, cheapest first (the most any seed took),
+    the order mutants are graded in: with stop_at_failure the cheap checks decide most kills."""
+    with ThreadPoolExecutor(max(1, min(jobs, len(seeds)))) as pool:
+        runs = list(pool.map(lambda s: grade(course, sub, [lecture], s), seeds))
+    cost: dict[str, float] = {}
+    for s, run in zip(seeds, runs):
+        bad = [c for c in run.submissions[0].lectures[0].checks if not c.passed]
+        if bad:
+            raise MutationError(
+                f"the unmutated reference does not pass {lecture} at grading seed {s} "
+                f"({bad[0].id}: {bad[0].status}: {bad[0].message[:300]}): no mutant's verdict "
+                "would mean anything")
+        for key, t in run.timings.items():
+            parts = key.rsplit("/", 2)
+            if len(parts) == 3 and parts[1] == lecture:
+                cost[parts[2]] = max(cost.get(parts[2], 0.0), t)
+    ids = [c.id for c in course.lecture(lecture).checks]
+    return sorted(ids, key=lambda i: cost.get(i, 0.0))
+
+
 def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
                 seeds: tuple[int, int], jobs: int = 2, log=print,
                 only_ids: set[str] | None = None) -> dict:
-    """Grade the mutants (a seeded sample, or only those with `only_ids`)."""
+    """Grade the mutants (a seeded sample, or only those with `only_ids`).
+
+    Each mutant is graded at every seed with `stop_at_failure`: one failing check kills it, so
+    the checks after it are not run (checks go cheapest first; at the second seed the check
+    that killed at the first goes first). A survivor runs every scoped check at every seed."""
     lec = course.lecture(lecture)
     pkg = ROOT / "reference" / lec.package
     everything = find_mutants(pkg)
@@ -352,34 +396,48 @@ def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
     equivalent = load_equivalent(lecture)
     sources = {f.relative_to(pkg).as_posix(): f.read_text() for f in pkg.rglob("*.py")}
     work = Path(tempfile.mkdtemp(prefix="zth-mutate-"))
+    t0 = time.perf_counter()
+
+    def copy(name: str) -> Path:
+        sub = work / name
+        shutil.copytree(pkg, sub / lec.package, ignore=shutil.ignore_patterns("__pycache__"))
+        return sub
 
     def one(k_m):
         k, m = k_m
-        t0 = time.perf_counter()
-        sub = work / f"m{k}"
-        shutil.copytree(pkg, sub / lec.package, ignore=shutil.ignore_patterns("__pycache__"))
+        t1 = time.perf_counter()
+        sub = copy(f"m{k}")
         (sub / lec.package / m.file).write_text(m.apply(sources[m.file]))
         only = set(checks_for(pkg, m, lecture, ids, reached))
-        killed_by, killing, timed_out = set(), [], False
+        killed_at, statuses = {}, {}
         for s in seeds:
-            run = grade(course, sub, [lecture], s, only=only)
+            first = [c for c in killed_at.values()]        # the check that killed it already
+            run = grade(_ordered(cheap_first, lecture, first) if first else cheap_first, sub,
+                        [lecture], s, only=only, stop_at_failure=True)
             # a bonus check that fails sees the mutant too (CausalSelfAttention has no other)
-            bad = [c for c in run.submissions[0].lectures[0].checks if not c.passed]
+            bad = [c for c in run.submissions[0].lectures[0].checks
+                   if not c.passed and c.status != "not_graded"]
             if bad:
-                killing.append(s)
-                killed_by |= {c.id for c in bad}
-                timed_out |= all(c.status == "timeout" for c in bad)
+                killed_at[str(s)], statuses[str(s)] = bad[0].id, bad[0].status
         shutil.rmtree(sub, ignore_errors=True)
-        verdict = ("timeout" if timed_out else "killed") if killing else (
+        timed_out = bool(killed_at) and all(v == "timeout" for v in statuses.values())
+        verdict = ("timeout" if timed_out else "killed") if killed_at else (
             "equivalent" if m.id in equivalent else "survived")
         out = Outcome(m.id, m.function, m.operator, verdict,
-                      sorted(killed_by, key=ids.index), killing, sorted(only, key=ids.index),
-                      round(time.perf_counter() - t0, 2), m.diff(sources[m.file]))
-        log(f"  {verdict:10} {m.id}  ({m.function}: {m.operator})")
+                      sorted(set(killed_at.values()), key=ids.index),
+                      [s for s in seeds if str(s) in killed_at], sorted(only, key=ids.index),
+                      round(time.perf_counter() - t1, 2), m.diff(sources[m.file]),
+                      killed_at, statuses)
+        by = ", ".join(f"{s}: {c}" for s, c in killed_at.items())
+        log(f"  {verdict:10} {m.id}  ({m.function}: {m.operator})" + (f"  [{by}]" if by else "")
+            + f"  {out.seconds:.0f} s")
         return out
 
-    t0 = time.perf_counter()
     try:
+        cheap_first = _ordered(course, lecture, _baseline(course, lecture, copy("base"),
+                                                          tuple(seeds), jobs))
+        log(f"  reference passes every check at seeds {', '.join(map(str, seeds))} "
+            f"({time.perf_counter() - t0:.0f} s)")
         with ThreadPoolExecutor(max(1, jobs)) as pool:
             outcomes = list(pool.map(one, enumerate(mutants)))
     finally:
@@ -387,18 +445,21 @@ def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
     return summarise({
         "lecture": lecture, "mutants_total": len(everything), "mutants_graded": len(mutants),
         "sample_seed": seed, "grading_seeds": list(seeds),
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds": round(time.perf_counter() - t0, 1), "jobs": jobs,
         "outcomes": [asdict(o) for o in outcomes]})
 
 
 def regrade_survivors(course: Course, report: dict, jobs: int = 2, log=print) -> dict:
-    """Grade a report's survivors again (after a check was strengthened) and merge."""
-    survivors = {o["id"] for o in report["outcomes"] if o["verdict"] == "survived"}
+    """Grade a report's survivors and timeouts again (after a check was strengthened, or when
+    a timeout may have come from a loaded machine) and merge."""
+    again_ids = {o["id"] for o in report["outcomes"] if o["verdict"] in ("survived", "timeout")}
+    if not again_ids:
+        return summarise(report)
     again = run_mutants(course, report["lecture"], None, report["sample_seed"],
-                        tuple(report["grading_seeds"]), jobs, log, only_ids=survivors)
+                        tuple(report["grading_seeds"]), jobs, log, only_ids=again_ids)
     new = {o["id"]: o for o in again["outcomes"]}
     report["outcomes"] = [new.get(o["id"], o) for o in report["outcomes"]]
-    report["seconds"] = round(report["seconds"] + again["seconds"], 1)
+    report["seconds_regrade"] = round(report.get("seconds_regrade", 0) + again["seconds"], 1)
     return summarise(report)
 
 
@@ -430,7 +491,9 @@ def markdown(report: dict) -> str:
     lines = [f"# Mutation report: {r['lecture']}", "",
              f"{r['mutants_graded']} of {r['mutants_total']} mutants graded (sample seed "
              f"{r['sample_seed']}, grading seeds {', '.join(map(str, r['grading_seeds']))}) in "
-             f"{r['seconds']} s.", "",
+             f"{r['seconds']} s" + (f" on {r['jobs']} jobs" if r.get("jobs") else "")
+             + (f" (survivors and timeouts graded again: {r['seconds_regrade']} s)"
+                if r.get("seconds_regrade") else "") + ".", "",
              "| killed | timed out | survived | equivalent | score |",
              "|---|---|---|---|---|",
              f"| {r['killed']} | {r['timeout']} | {r['survived']} | {r['equivalent']} | "
@@ -441,12 +504,28 @@ def markdown(report: dict) -> str:
     if r["seed_dependent"]:
         lines += ["Kills that depend on the seed: " + ", ".join(
             f"`{i}`" for i in r["seed_dependent"]), ""]
-    lines += ["## Kills by check", ""]
+    lines += ["## Kills by check", "",
+              "Each mutant is graded until its first failing check (cheapest checks first; "
+              "at the second seed, the check that killed at the first goes first): a count is "
+              "the mutants a check was the first to kill at some seed.", ""]
     by_check: dict[str, int] = {}
     for o in r["outcomes"]:
         for c in o["killed_by"]:
             by_check[c] = by_check.get(c, 0) + 1
     lines += [f"- `{c}`: {n}" for c, n in sorted(by_check.items(), key=lambda x: -x[1])]
+    killed = [o for o in r["outcomes"] if o["verdict"] in ("killed", "timeout")]
+    if killed:
+        seeds = [str(s) for s in r["grading_seeds"]]
+        lines += ["", "## Which check killed each", "",
+                  "| mutant | function: operator | " + " | ".join(f"seed {s}" for s in seeds)
+                  + " |", "|---|---|" + "---|" * len(seeds)]
+        for o in killed:
+            at = o.get("killed_at") or {}
+            cells = [f"`{at[s]}`" if s in at else ("survived" if at else "?") for s in seeds]
+            if not at:            # a report from before killed_at was recorded
+                cells = [", ".join(o["killed_by"])] + [""] * (len(seeds) - 1)
+            lines.append(f"| `{o['id']}` | {o['function']}: `{o['operator']}` | "
+                         + " | ".join(cells) + " |")
     survivors = [o for o in r["outcomes"] if o["verdict"] == "survived"]
     equivalent = [o for o in r["outcomes"] if o["verdict"] == "equivalent"]
     if equivalent:

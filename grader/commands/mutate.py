@@ -5,12 +5,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..util import EXIT_OK, UsageError
+from ..util import EXIT_BUG, EXIT_OK, UsageError
 
 
 def cmd_mutate(args) -> int:
     from ..config import load_course
-    from ..mutate import MUTATION_DIR, regrade_survivors, run_mutants, summarise, write_report
+    from ..mutate import MUTATION_DIR, MutationError, write_report
 
     course = load_course(Path(args.course))
     if args.lecture not in course.lectures:
@@ -19,19 +19,11 @@ def cmd_mutate(args) -> int:
     if args.sample is not None and args.sample < 1:
         raise UsageError("--sample must be at least 1")
     out_dir = Path(args.out_dir) if args.out_dir else MUTATION_DIR
-    if args.resummarise or args.survivors:
-        path = out_dir / f"{args.lecture}.json"
-        if not path.is_file():
-            raise UsageError(f"{path}: no earlier report to recount")
-        report = json.loads(path.read_text())
-        if args.survivors:  # a check was strengthened: grade the survivors again
-            report = regrade_survivors(course, report, args.jobs,
-                                       log=lambda s: print(s, file=sys.stderr, flush=True))
-        report = summarise(report)  # equivalents declared after a run are counted
-    else:
-        report = run_mutants(course, args.lecture, args.sample, args.seed,
-                             (args.seed, args.seed + 1), args.jobs,
-                             log=lambda s: print(s, file=sys.stderr, flush=True))
+    try:
+        report = _report(args, course, out_dir)
+    except MutationError as e:
+        print(f"zth mutate: {e}", file=sys.stderr)
+        return EXIT_BUG
     paths = write_report(report, out_dir)
     score = f"{report['score']:.1%}" if report["score"] is not None else "n/a"
     print(f"{args.lecture}: {report['mutants_graded']} of {report['mutants_total']} mutants, "
@@ -40,6 +32,26 @@ def cmd_mutate(args) -> int:
           + (" (FLAGGED: more than 10% declared equivalent)" if report["flagged"] else ""))
     print("wrote " + ", ".join(str(p) for p in paths))
     return EXIT_OK
+
+
+def _report(args, course, out_dir: Path) -> dict:
+    from ..mutate import regrade_survivors, run_mutants, summarise
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    if args.resummarise or args.survivors:
+        path = out_dir / f"{args.lecture}.json"
+        if not path.is_file():
+            raise UsageError(f"{path}: no earlier report to recount")
+        report = json.loads(path.read_text())
+        if args.survivors:  # a check was strengthened: grade survivors and timeouts again
+            report = regrade_survivors(course, report, args.jobs, log=log)
+        report = summarise(report)  # equivalents declared after a run are counted
+    else:
+        report = run_mutants(course, args.lecture, args.sample, args.seed,
+                             (args.seed, args.seed + 1), args.jobs, log=log)
+    return report
 
 
 def add_commands(sub) -> None:
@@ -53,5 +65,5 @@ def add_commands(sub) -> None:
     m.add_argument("--resummarise", action="store_true",
                    help="recount the last report after declaring equivalents (no grading)")
     m.add_argument("--survivors", action="store_true",
-                   help="grade the last report's survivors again and merge")
+                   help="grade the last report's survivors and timeouts again and merge")
     m.set_defaults(func=cmd_mutate)
