@@ -14,6 +14,7 @@ import platform
 import re
 import secrets
 import string
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ from .escapes import scan as escape_scan
 from .finder import locate
 from .results import CheckResult, LectureResult, Run, SubmissionResult
 from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
+from .sandbox.client import worker_env
+from .sandbox.server import POOL
 from .snapshot import Refused, show, snapshot
 from .worker import wire
 
@@ -182,7 +185,11 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
                       reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
                       policy_message=lec.policy.message, preload=lec.preload,
                       env=env, binds=binds, bounds=wire.Bounds.from_limits(course.limits))
-    worker = WORKER_CLASS(spec, layer)
+    server = None
+    if WORKER_CLASS is Worker:
+        home = "/tmp" if layer == "bubblewrap" else tempfile.gettempdir()
+        server = POOL.get(layer, lid, spec.preload, worker_env(home, spec.env), spec.binds)
+    worker = WORKER_CLASS(spec, layer, server) if server else WORKER_CLASS(spec, layer)
     try:
         worker.start()
     except BaseException:

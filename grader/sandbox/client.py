@@ -30,6 +30,16 @@ BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
         "from zth_worker.main import serve; serve(sys.argv[2])")
 
 
+def worker_env(home: str, extra: dict[str, str]) -> dict[str, str]:
+    """The whole environment a worker gets (nothing of the grader's leaks in)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "TMPDIR": home,
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", **extra}
+    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    return env
+
+
 class _Capture(threading.Thread):
     """Drain a pipe forever, keeping only its head and tail (student code may print 100 MB)."""
 
@@ -92,8 +102,10 @@ class WorkerSpec:
 class Worker:
     """One sandboxed process serving many probes of one lecture; respawned after a crash."""
 
-    def __init__(self, spec: WorkerSpec, layer: str):
+    def __init__(self, spec: WorkerSpec, layer: str, server=None):
         self.spec, self.layer = spec, layer
+        self.server = server                  # a fork server (server.py) to ask, or None: cold
+        self.seen = ""                        # the slot's path as the worker sees it
         self.proc: subprocess.Popen | None = None
         self.tmp: Path | None = None
         self.next_id = 0
@@ -105,10 +117,13 @@ class Worker:
 
     # -- life cycle -------------------------------------------------------------------------
     def _prepare(self) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="zth-"))
+        if self.server is not None:      # the runtime is the server's; only the slot is ours
+            self.tmp, self.seen = self.server.new_slot()
+        else:
+            self.tmp = Path(tempfile.mkdtemp(prefix="zth-"))
+            (self.tmp / "zth").mkdir()
+            layout_worker(self.tmp / "zth", self.spec.lecture)
         os.chmod(self.tmp, 0o755)
-        (self.tmp / "zth").mkdir()
-        layout_worker(self.tmp / "zth", self.spec.lecture)
         sub = self.tmp / "submission"
         sub.mkdir()
         # package_dir is in the submission's snapshot (grader/snapshot.py): regular files and
@@ -131,21 +146,29 @@ class Worker:
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         inside = self.layer == "bubblewrap"
+        base = self.seen if self.server is not None else ("" if inside else str(self.tmp))
         zth = "/zth" if inside else str(self.tmp / "zth")
-        root = "/submission" if inside else str(self.tmp / "submission")
+        root = f"{base}/submission"
         self.root = root     # the submission's path as the worker sees it (stack dumps)
-        cwd = "/tmp" if inside else str(self.tmp / "work")
+        cwd = f"{base}/work" if self.server is not None or not inside else "/tmp"
         cfg = {"fd_in": req_r, "fd_out": rep_w, "root": root, "cwd": cwd,
                "package": self.spec.package, "lecture": self.spec.lecture,
                "memory_mb": self.spec.memory_mb, "file_mb": 64, "nproc": 64,
                "forbid": self.spec.forbid, "policy_message": self.spec.policy_message,
                "preload": self.spec.preload, "read": list(self.spec.binds)}
-        env = {"PATH": "/usr/bin:/bin", "HOME": cwd, "LANG": "C.UTF-8", "TMPDIR": cwd,
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-               **self.spec.env}
-        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-            if k in os.environ:
-                env[k] = os.environ[k]
+        env = worker_env(cwd, self.spec.env)
+        keep = self.spec.output_kb * 1024
+        if self.server is not None:
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            try:
+                self.proc = self.server.spawn(cfg, env, [req_r, rep_w, out_w, err_w])
+            finally:
+                for fd in (req_r, rep_w, out_w, err_w):
+                    os.close(fd)
+            self.out = _Capture(os.fdopen(out_r, "rb"), keep)
+            self.err = _Capture(os.fdopen(err_r, "rb"), keep)
+            return
         py = [sys.executable, "-I", "-c", BOOT, zth, json.dumps(cfg)]
         mounts = {str(self.tmp / "zth"): "/zth", str(self.tmp / "submission"): "/submission"}
         cmd, kwargs = launch_command(self.layer, py, env, mounts, list(self.spec.binds), "/tmp")
@@ -155,7 +178,6 @@ class Worker:
                                      **kwargs)
         os.close(req_r)
         os.close(rep_w)
-        keep = self.spec.output_kb * 1024
         self.out = _Capture(self.proc.stdout, keep)
         self.err = _Capture(self.proc.stderr, keep)
 
@@ -165,15 +187,22 @@ class Worker:
     def kill(self) -> None:
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        if isinstance(self.proc, subprocess.Popen):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        else:                 # a fork server's child: the server kills its session
             self.proc.kill()
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
         for fd in (self.req_w, self.rep_r):
             try:
                 os.close(fd)
@@ -365,7 +394,8 @@ class Worker:
         except subprocess.TimeoutExpired:
             code = None
         self.kill()
-        if self.layer == "bubblewrap" and code is not None and 128 < code < 160:
+        if (self.layer == "bubblewrap" and not getattr(self.proc, "exact_status", False)
+                and code is not None and 128 < code < 160):
             code = 128 - code       # bwrap's init reports a signal death as 128 + signal
         if code is None:
             why = "closed the grader's channel and kept running (it was stopped)"

@@ -124,6 +124,15 @@ def _file_rights(abi: int) -> int:
     return FILE_RIGHTS[1 if abi < 3 else 3 if abi < 5 else 5]
 
 
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when it has none (asks; restricts nothing)."""
+    try:
+        libc = _libc()
+    except OSError:
+        return 0
+    return max(0, libc.syscall(LL_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+
+
 def _landlock(libc, read: list[str], write: list[str]) -> bool:
     abi = libc.syscall(LL_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     if abi < 1:

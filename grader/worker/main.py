@@ -156,6 +156,23 @@ def confinement_paths(cfg: dict) -> tuple[list[str], list[str]]:
     return sorted(read), [cfg["cwd"], "/dev/null"]
 
 
+def warm(preload: list[str]) -> None:
+    """Import what every request will need before any student code runs (the fork server
+    does this once for all its children: forks.py)."""
+    for name in preload:
+        importlib.import_module(name)
+    if "torch" in preload:
+        import torch
+        torch.set_num_threads(1)
+        # the public wrapper also imports torch._inductor (sympy, mpmath: ~1 s per worker) only
+        # to tell the compiler; the worker never compiles, so set the flag itself
+        set_deterministic = getattr(torch._C, "_set_deterministic_algorithms", None)
+        (set_deterministic or torch.use_deterministic_algorithms)(True)
+        # detect the CPU's vector kernels now, while /proc/cpuinfo is readable: the generic
+        # fallback draws slightly different random numbers from the parent's torch
+        torch.backends.cpu.get_cpu_capability()
+
+
 def serve(cfg_json: str) -> None:
     cfg = json.loads(cfg_json)
     fd_in, fd_out, root = cfg["fd_in"], cfg["fd_out"], cfg["root"]
@@ -167,20 +184,14 @@ def serve(cfg_json: str) -> None:
     _limit(resource.RLIMIT_NOFILE, 256)
     if os.getuid() != 0:
         _limit(resource.RLIMIT_NPROC, cfg["nproc"])
-    for name in cfg["preload"]:
-        importlib.import_module(name)
-    if "torch" in cfg["preload"]:
-        import torch
-        torch.set_num_threads(1)
-        # the public wrapper also imports torch._inductor (sympy, mpmath: ~1 s per worker) only
-        # to tell the compiler; the worker never compiles, so set the flag itself
-        set_deterministic = getattr(torch._C, "_set_deterministic_algorithms", None)
-        (set_deterministic or torch.use_deterministic_algorithms)(True)
-        # detect the CPU's vector kernels now, while /proc/cpuinfo is readable: the generic
-        # fallback draws slightly different random numbers from the parent's torch
-        torch.backends.cpu.get_cpu_capability()
+    warm(cfg["preload"])
     probes = registry(cfg["lecture"])
     confined = confine.apply(*confinement_paths(cfg)) if cfg.get("confine", True) else []
+    missing = [c for c in cfg.get("require", ()) if c not in confined]
+    if missing:     # a fork server's child shares its sandbox with others: fail closed
+        os.write(2, f"zth worker: could not confine itself ({', '.join(missing)} unavailable): "
+                 "grader bug or kernel change, not your fault\n".encode())
+        os._exit(4)
     policy = Policy(cfg["forbid"], cfg["policy_message"])
     sys.addaudithook(policy.hook)
     # where the student's code is when a check runs out of time: faulthandler writes every
