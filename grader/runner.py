@@ -461,8 +461,12 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
     with protected(guarded, layer):
         def one(item):
             sid, p = item
+            tell = on_check
+            if on_check is not None and batch:     # whose verdict it is, as it streams
+                def tell(r):
+                    on_check(r, student=sid)
             return grade_submission(course, p, lectures, seeds[sid], sid, layer, note,
-                                    run.timings, on_check, only, stop_at_failure)
+                                    run.timings, tell, only, stop_at_failure)
         if jobs > 1 and len(subs) > 1:
             with ThreadPoolExecutor(jobs) as pool:
                 run.submissions = list(pool.map(one, subs))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -112,3 +113,29 @@ def test_isolation_layer_is_named_in_every_report(tmp_path):
     lec = json.loads(r.stdout)["submissions"][0]["lectures"][0]
     assert lec["isolation"] == "process"
     assert lec["points"] == lec["max_points"] == sum(c["max_points"] for c in lec["checks"])
+
+
+def test_verdicts_stream_to_stderr_when_piped_and_the_report_keeps_course_order(tmp_path):
+    """Piped (CI logs, `| tee`): a plain line per check on stderr as it is decided, the report
+    alone on stdout; a batch names the student on each line; -q streams nothing."""
+    course = load_course()
+    ids = [c.id for c in course.lecture("micrograd").checks if c.id in FAST[1::2]]
+    r = zth("grade", str(REFERENCE), "--lecture", "micrograd", "--seed", "3", "--format", "json",
+            *FAST)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith(("PASS", "FAIL", "TODO"))]
+    assert [ln.split()[1] for ln in lines] == ids
+    assert all(ln.split()[0] == "PASS" for ln in lines)
+    report = json.loads(r.stdout)              # nothing but the report on stdout
+    assert [c["id"] for c in report["submissions"][0]["lectures"][0]["checks"]] == ids
+    batch = tmp_path / "class"
+    for student, src in (("ada", REFERENCE), ("bo", ASSIGNMENTS)):
+        shutil.copytree(src / "micrograd", batch / student / "micrograd")
+    b = zth("grade", str(batch), "--batch", "--jobs", "2", "--lecture", "micrograd", "--format",
+            "json", *FAST)
+    assert b.returncode == 0, b.stderr
+    streamed = sorted(ln.split()[:2] for ln in b.stderr.splitlines()
+                      if ln.startswith(("PASS", "TODO")))
+    assert streamed == sorted([["PASS", "ada:"]] * len(ids) + [["TODO", "bo:"]] * len(ids))
+    quiet = zth("grade", str(REFERENCE), "--lecture", "micrograd", "--format", "json", "-q", *FAST)
+    assert quiet.stderr == ""

@@ -32,13 +32,38 @@ def emit(run, fmts: list[str], out: str | None, out_dir: str | None) -> None:
         write_outputs({fmt: RENDER[fmt](run)}, FORMATS, out, out_dir)
 
 
-def _progress(console, quiet: bool):
-    if quiet or not console.is_terminal:
-        return None
+WORD = {"not_implemented": "TODO", "not_graded": "BLOCKED", "bad_reply": "BADREPLY"}
 
-    def on_check(r):
-        mark = "[green]✓[/]" if r.passed else "[red]✗[/]"
-        console.print(f"  {mark} {r.id}", highlight=False)
+
+def _progress(console, quiet: bool):
+    """Each check's verdict on stderr as soon as it is decided (the report itself, in course
+    order, comes at the end on stdout): coloured in a terminal, plain flushed lines when piped,
+    so a CI log or `| tee` shows progress too. In a batch each line names the student."""
+    if quiet:
+        return None
+    import sys
+
+    from ..text import clean
+    plain = not console.is_terminal
+
+    def on_check(r, student: str | None = None):
+        who = f"{student}: " if student else ""
+        first = clean(r.message, 200).splitlines()[0] if r.message and not r.passed else ""
+        pts = f"{r.points:g}/{r.max_points:g}"
+        if plain:
+            mark = "PASS" if r.passed else WORD.get(r.status, r.status.upper())
+            sys.stderr.write(f"{mark:8} {who}{r.id}  {pts}" + (f"  {first}" if first else "")
+                             + "\n")
+            sys.stderr.flush()
+            return
+        from rich.text import Text
+        line = Text("  ")
+        line.append("✓ " if r.passed else "✗ ", style="green" if r.passed else "red")
+        line.append(f"{who}{r.id}  ")
+        line.append(pts, style="dim")
+        if first:
+            line.append(f"  {first[:max(20, console.width - len(line) - 4)]}", style="dim")
+        console.print(line, highlight=False, no_wrap=True, overflow="ellipsis")
     return on_check
 
 
@@ -90,7 +115,7 @@ def cmd_grade(args) -> int:
             raise UsageError("--visible-only leaves none of the --check ids: they are hidden")
         only = only & visible if only else visible
     run = grade(course, path, lectures, args.seed, args.batch, args.jobs, args.shard,
-                args.isolation, _progress(err, args.quiet or fmts != ["table"]), only=only)
+                args.isolation, _progress(err, args.quiet), only=only)
     if not args.quiet and fmts != ["table"]:
         err.print(f"[dim]seed {run.seed} · {run.timings.get('total', 0):.1f} s[/]")
     emit(run, fmts, args.out, args.out_dir)
