@@ -30,6 +30,7 @@ import yaml
 from .build import BEGIN, END
 from .config import ROOT, Course
 from .runner import grade
+from .sandbox.server import POOL
 
 MUTATION_DIR = ROOT / "mutation"
 FLAG_EQUIVALENT = 0.10   # a lecture where more than this share is "equivalent" is flagged
@@ -327,6 +328,7 @@ class Outcome:
     diff: str = ""
     killed_at: dict[str, str] = field(default_factory=dict)  # seed -> first failing check
     statuses: dict[str, str] = field(default_factory=dict)   # seed -> its status
+    messages: dict[str, str] = field(default_factory=dict)   # seed -> its message (cut)
 
 
 class MutationError(RuntimeError):
@@ -409,16 +411,24 @@ def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
         sub = copy(f"m{k}")
         (sub / lec.package / m.file).write_text(m.apply(sources[m.file]))
         only = set(checks_for(pkg, m, lecture, ids, reached))
-        killed_at, statuses = {}, {}
+        killed_at, statuses, messages = {}, {}, {}
         for s in seeds:
-            first = [c for c in killed_at.values()]        # the check that killed it already
-            run = grade(_ordered(cheap_first, lecture, first) if first else cheap_first, sub,
-                        [lecture], s, only=only, stop_at_failure=True)
-            # a bonus check that fails sees the mutant too (CausalSelfAttention has no other)
-            bad = [c for c in run.submissions[0].lectures[0].checks
-                   if not c.passed and c.status != "not_graded"]
+            first = list(killed_at.values())     # the check that killed it at the first seed
+            for _attempt in range(2):
+                run = grade(_ordered(cheap_first, lecture, first) if first else cheap_first,
+                            sub, [lecture], s, only=only, stop_at_failure=True)
+                # a bonus check that fails sees the mutant too (CausalSelfAttention has no other)
+                bad = [c for c in run.submissions[0].lectures[0].checks
+                       if not c.passed and c.status != "not_graded"]
+                # a crash or a timeout may be the machine's (load, a worker that failed to
+                # start), not the mutant's: it kills only if it happens again
+                if not bad or bad[0].status not in ("crashed", "timeout"):
+                    break
+                log(f"  (grading {m.id} again at seed {s}: {bad[0].id} {bad[0].status}: "
+                    f"{bad[0].message[:160]!r})")
             if bad:
                 killed_at[str(s)], statuses[str(s)] = bad[0].id, bad[0].status
+                messages[str(s)] = bad[0].message[:300]
         shutil.rmtree(sub, ignore_errors=True)
         timed_out = bool(killed_at) and all(v == "timeout" for v in statuses.values())
         verdict = ("timeout" if timed_out else "killed") if killed_at else (
@@ -427,19 +437,20 @@ def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
                       sorted(set(killed_at.values()), key=ids.index),
                       [s for s in seeds if str(s) in killed_at], sorted(only, key=ids.index),
                       round(time.perf_counter() - t1, 2), m.diff(sources[m.file]),
-                      killed_at, statuses)
+                      killed_at, statuses, messages)
         by = ", ".join(f"{s}: {c}" for s, c in killed_at.items())
         log(f"  {verdict:10} {m.id}  ({m.function}: {m.operator})" + (f"  [{by}]" if by else "")
             + f"  {out.seconds:.0f} s")
         return out
 
     try:
-        cheap_first = _ordered(course, lecture, _baseline(course, lecture, copy("base"),
-                                                          tuple(seeds), jobs))
-        log(f"  reference passes every check at seeds {', '.join(map(str, seeds))} "
-            f"({time.perf_counter() - t0:.0f} s)")
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            outcomes = list(pool.map(one, enumerate(mutants)))
+        with POOL.hold():    # a warmed fork server per lecture for every grading here
+            cheap_first = _ordered(course, lecture, _baseline(course, lecture, copy("base"),
+                                                              tuple(seeds), jobs))
+            log(f"  reference passes every check at seeds {', '.join(map(str, seeds))} "
+                f"({time.perf_counter() - t0:.0f} s)")
+            with ThreadPoolExecutor(max(1, jobs)) as pool:
+                outcomes = list(pool.map(one, enumerate(mutants)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summarise({

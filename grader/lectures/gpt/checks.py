@@ -202,7 +202,7 @@ def data(ctx: Context):
                f"and the last {len(text) - n} for val, got {len(train)} and {len(val)}")
     batches = got["batches"]
     ctx.ensure(type(batches) is list and len(batches) == 3, "get_batch: expected three batches")
-    for _k, pair in enumerate(batches):
+    for s, pair in zip(seeds, batches):
         ctx.ensure(type(pair) is list and len(pair) == 2, "get_batch should return (x, y)")
         x = ctx.array(pair[0], "get_batch x", shape=(batch_size, block_size), kinds="iu")
         y = ctx.array(pair[1], "get_batch y", shape=(batch_size, block_size), kinds="iu")
@@ -212,6 +212,18 @@ def data(ctx: Context):
                      for i in range(n - block_size))
             ctx.ensure(ok, f"get_batch: row {row} of x is not a window of the train data with y "
                        "the same window shifted by one character")
+        # the offsets are the generator's draws: replayed here, every window is known
+        g = torch.Generator().manual_seed(s)
+        offsets = torch.randint(n - block_size, (batch_size,), generator=g).tolist()
+        for row, i in enumerate(offsets):
+            if x[row].tolist() != want_ids[i:i + block_size]:
+                got_at = next(j for j in range(n - block_size)
+                              if x[row].tolist() == want_ids[j:j + block_size])
+                raise CheckFailed(
+                    f"get_batch(train, {block_size}, {batch_size}, generator seeded {s}): row "
+                    f"{row} is the window at offset {got_at}, expected offset {i}: draw {row} of "
+                    "torch.randint(len(data) - block_size, (batch_size,), generator=generator), "
+                    "so that every start from 0 to len(data) - block_size - 1 is possible")
     ctx.ensure(np.array_equal(batches[0][0], batches[1][0]),
                "get_batch: the same seeded generator must give the same batch (pass "
                "generator=generator to torch.randint)")
