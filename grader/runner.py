@@ -458,7 +458,7 @@ def grade(course: Course, path: Path, lectures: list[str] | None = None, seed: i
     seeds = {sid: derive_seed(seed, sid) if batch else seed for sid, _ in subs}
     t0 = time.perf_counter()
     guarded = [*instructor_paths(), *protect, *([path] if batch else [])]
-    with protected(guarded, layer):
+    with protected(guarded, layer), POOL.hold():
         def one(item):
             sid, p = item
             tell = on_check

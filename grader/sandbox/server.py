@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..lectures import SANDBOXED
@@ -202,6 +203,23 @@ class Pool:
     def __init__(self):
         self.servers: OrderedDict[tuple, ForkServer] = OrderedDict()
         self.lock = threading.Lock()
+        self.holds = 0
+
+    @contextmanager
+    def hold(self):
+        """Keep the servers warm while any holder is inside; the last one out closes them (a
+        grading run leaves no process or folder behind; a mutation run holds them across its
+        hundreds of gradings)."""
+        with self.lock:
+            self.holds += 1
+        try:
+            yield self
+        finally:
+            with self.lock:
+                self.holds -= 1
+                last = self.holds == 0
+            if last:
+                self.close()
 
     def get(self, layer: str, lecture: str, preload: list[str], env: dict[str, str],
             binds: list[str]) -> ForkServer | None:
