@@ -14,7 +14,6 @@ import platform
 import re
 import secrets
 import string
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -186,9 +185,9 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
                       policy_message=lec.policy.message, preload=lec.preload,
                       env=env, binds=binds, bounds=wire.Bounds.from_limits(course.limits))
     server = None
-    if WORKER_CLASS is Worker:
-        home = "/tmp" if layer == "bubblewrap" else tempfile.gettempdir()
-        server = POOL.get(layer, lid, spec.preload, worker_env(home, spec.env), spec.binds)
+    if issubclass(WORKER_CLASS, Worker):
+        # the server's own environment (each child gets its own from the client)
+        server = POOL.get(layer, lid, spec.preload, worker_env("/tmp", spec.env), spec.binds)
     worker = WORKER_CLASS(spec, layer, server) if server else WORKER_CLASS(spec, layer)
     try:
         worker.start()
