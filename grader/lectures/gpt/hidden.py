@@ -28,6 +28,17 @@ def init_loss(ctx: Context):
     ctx.close(loss, o_loss(o_gpt(W, idx, cfg), targets), "the loss your model reports vs the "
               "grader's forward pass on your model's initial weights",
               tol=Tolerance(**ctx.params["tie_tolerance"]))
+    # the lecture's _init_weights, applied to every module: each Linear and Embedding weight
+    # normal(0, init_std) (PyTorch's defaults are ~5x and 50x that; a loss near ln(vocab) alone
+    # lets them pass at some seeds)
+    init_std, rtol = float(ctx.params["init_std"]), float(ctx.params["init_std_rtol"])
+    stds = {n: float(np.std(W[n])) for n, (kind, _) in spec.items()
+            if kind in ("linear", "embedding")}
+    worst = max(stds, key=lambda n: abs(stds[n] - init_std))
+    bad = [n for n, v in stds.items() if abs(v - init_std) > rtol * init_std]
+    ctx.ensure(not bad, f"{len(bad)} of {len(stds)} Linear/Embedding weights at initialisation "
+               f"do not have std {init_std:g} within rtol {rtol:g} (init_std, init_std_rtol); "
+               f"worst {worst}: std {stds[worst]:.3g}")
     want = math.log(cfg["vocab_size"])
     std = float(np.std(W["blocks.0.sa.heads.0.key.weight"]))
     ctx.close(loss, want, f"loss at initialisation on random tokens (-ln(1/{cfg['vocab_size']}) "
