@@ -274,7 +274,7 @@ def _bigram_draws(ctx: Context, V: int, rows: int = 2048, T0: int = 3, steps: in
     idx = ctx.rng.integers(0, V, (rows, T0))
     idx[:, -1] = ctx.rng.permutation(np.repeat(ctx.rng.choice(V, starts, replace=False),
                                                rows // starts))
-    what = f"generate(idx of shape {idx.shape}, {steps})"
+    what = f"BigramLanguageModel.generate(idx of shape {idx.shape}, {steps})"
     gen = ctx.array(ctx.probe("bigram_sample", vocab_size=V,
                               weights={"token_embedding_table.weight": W}, idx=idx,
                               max_new_tokens=steps), what, shape=(rows, T0 + steps), kinds="iu")
@@ -316,9 +316,10 @@ def _draws_fit(ctx: Context, prev: np.ndarray, nxt: np.ndarray, P: np.ndarray,
     ctx.ensure(bool(tests), f"{what}: no previous token was followed by 50 draws or more")
     p, t, n, chi2, dof, worst, count, want = min(tests)
     ctx.ensure(p * len(tests) >= alpha,
-               f"{what}: the new tokens are not draws from softmax(logits[:, -1, :], dim=-1) "
-               f"(chi-square goodness of fit, {len(tests)} previous tokens tested): worst after "
-               f"token {t} ({n} draws), chi-square {chi2:.3g} on {dof} degrees of freedom, "
+               f"{what}: expected draws from softmax(logits[:, -1, :], dim=-1), and the new "
+               f"tokens are not (chi-square goodness of fit, {len(tests)} previous tokens "
+               f"tested): worst after token {t} ({n} draws), chi-square {chi2:.3g} on {dof} "
+               "degrees of freedom, "
                + ("p < 1e-300 < tolerance " if p == 0 else
                   f"p = {p:.3g}, times {len(tests)} = {p * len(tests):.3g} < tolerance ")
                + f"sample_alpha = {alpha:.3g}; token {worst} was drawn {count} times there, "

@@ -36,9 +36,10 @@ def init_loss(ctx: Context):
             if kind in ("linear", "embedding")}
     worst = max(stds, key=lambda n: abs(stds[n] - init_std))
     bad = [n for n, v in stds.items() if abs(v - init_std) > rtol * init_std]
-    ctx.ensure(not bad, f"{len(bad)} of {len(stds)} Linear/Embedding weights at initialisation "
-               f"do not have std {init_std:g} within rtol {rtol:g} (init_std, init_std_rtol); "
-               f"worst {worst}: std {stds[worst]:.3g}")
+    ctx.ensure(not bad, f"GPTLanguageModel.__init__: {len(bad)} of {len(stds)} Linear and "
+               f"Embedding weights at initialisation do not have the expected std {init_std:g} "
+               f"(tolerance: rtol {rtol:g}, init_std_rtol); worst {worst}: std "
+               f"{stds[worst]:.3g}")
     want = math.log(cfg["vocab_size"])
     std = float(np.std(W["blocks.0.sa.heads.0.key.weight"]))
     ctx.close(loss, want, f"loss at initialisation on random tokens (-ln(1/{cfg['vocab_size']}) "
