@@ -1,92 +1,22 @@
-"""Lecture 7 end to end: reference, stubs, the lecture's buggy variants, the training threshold."""
+"""Lecture 7 beyond tests/test_lectures.py: bonus and dependent checks, how failures read, the
+lecture's configuration, the training threshold, reproduction."""
 from __future__ import annotations
 
 import json
 
 import pytest
-from conftest import ASSIGNMENTS, REFERENCE, grade_path, mutant, zth
+from bugs.gpt import BUGS
+from conftest import REFERENCE, grade_path, mutant, zth
 
 from grader.config import load_course
 from grader.oracle import reference
 from grader.runner import grade
 
-CHECKS = [c.id for c in load_course().lecture("gpt").checks]
-
-HEAD_FORWARD = ("        wei = wei.masked_fill(self.tril[:T, :T] == 0, float('-inf'))\n"
-                "        wei = F.softmax(wei, dim=-1)\n")
-BUGS = {
-    "no_causal_mask": ({"model.py": [(HEAD_FORWARD, "        wei = F.softmax(wei, dim=-1)\n")]},
-                       {"gpt.head", "gpt.causal"}),
-    # causal, but the rows no longer sum to 1
-    "mask_after_softmax": ({"model.py": [(HEAD_FORWARD, ("        wei = F.softmax(wei, dim=-1)\n"
-                                          "        wei = wei.masked_fill(self.tril[:T, :T] == 0, "
-                                          "0.0)\n"))]},
-                           {"gpt.head"}),
-    "scale_by_n_embd": ({"model.py": [(("wei = q @ k.transpose(-2, -1) * k.shape[-1]**-0.5  # (B, "
-                                       "T, T)"),
-                                      "wei = q @ k.transpose(-2, -1) * x.shape[-1]**-0.5")]},
-                        {"gpt.head"}),
-    "post_norm": ({"model.py": [(("        x = x + self.sa(self.ln1(x))\n"
-                                 "        x = x + self.ffwd(self.ln2(x))\n"),
-                                 ("        x = self.ln1(x + self.sa(x))\n"
-                                 "        x = self.ln2(x + self.ffwd(x))\n"))]},
-                  {"gpt.block", "gpt.model"}),
-    "generate_without_cropping": ({"model.py": [("idx_cond = idx[:, -self.block_size:]",
-                                                 "idx_cond = idx")]},
-                                  {"gpt.generate"}),
-    # the bigram model's draws: a softmax over the batch, or no draw at all (found by mutation)
-    "bigram_softmax_over_batch": ({"bigram.py": [("probs = F.softmax(logits, dim=-1)",
-                                                  "probs = F.softmax(logits, dim=0)")]},
-                                  {"gpt.bigram"}),
-    "bigram_argmax_instead_of_draw": ({"bigram.py": [(
-        "idx_next = torch.multinomial(probs, num_samples=1)",
-        "idx_next = probs.argmax(dim=-1, keepdim=True)")]}, {"gpt.bigram"}),
-    "pytorch_default_init": ({"model.py": [("        self.apply(self._init_weights)\n", "")]},
-                             {"gpt.init_loss"}),
-    "dropout_in_eval_mode": ({"model.py": [("        wei = self.dropout(wei)\n",
-                                            "        wei = F.dropout(wei, 0.5)\n")]},
-                             {"gpt.dropout"}),
-    # the forward is right (gpt.model passes) but no gradient reaches the value projections
-    "value_detached": ({"model.py": [("        v = self.value(x)  # (B, T, hs)\n",
-                                      "        v = self.value(x).detach()  # (B, T, hs)\n")]},
-                       {"gpt.train"}),
-    "get_batch_ignores_generator": ({"data.py": [("(batch_size,), generator=generator)",
-                                                                  "(batch_size,))")]},
-                                    {"gpt.data"}),
-}
-
-
-def test_reference_gets_full_marks_including_the_bonus(course):
-    results = grade_path(REFERENCE, "gpt")
-    assert set(results) == set(CHECKS)
-    failed = {k: (r.status, r.message) for k, r in results.items() if not r.passed}
-    assert not failed
-    assert all(r.points == r.max_points for r in results.values())
-    assert results["gpt.batched_heads"].bonus
-
-
-def test_stub_submission_scores_zero_without_crash():
-    results = grade_path(ASSIGNMENTS, "gpt")
-    assert {r.status for r in results.values()} == {"not_implemented"}
-    assert sum(r.points for r in results.values()) == 0
-
-
-@pytest.mark.parametrize("bug", sorted(BUGS))
-def test_buggy_variant_fails_the_right_check(tmp_path, bug):
-    edits, must_fail = BUGS[bug]
-    # the bug is caught where it lives: checks of the parts it does not touch still pass
-    unaffected = {"gpt.feedforward", "gpt.trick"}
-    results = grade_path(mutant(tmp_path, "gpt", edits), "gpt", only=must_fail | unaffected)
-    failed = {k for k, r in results.items() if not r.passed}
-    assert must_fail == failed, {k: results[k].message for k in must_fail}
-    for k in must_fail:
-        assert results[k].points == 0
-
 
 def test_a_bonus_never_hides_a_failed_required_check(tmp_path):
     """One required check fails and the bonus passes: the bonus is not counted (its line says
     why), so the score stays below 100% and --fail-under 100 fails the job."""
-    sub = mutant(tmp_path, "gpt", BUGS["generate_without_cropping"][0])
+    sub = mutant(tmp_path, "gpt", BUGS["generate_without_cropping"].edits)
     r = zth("grade", str(sub), "--lecture", "gpt", "--check", "gpt.generate", "--check",
             "gpt.batched_heads", "--seed", "3", "--fail-under", "100", "--format", "json", "-q")
     assert r.returncode == 3, r.stderr
@@ -108,7 +38,7 @@ def test_the_bonus_counts_on_top_when_every_required_check_passes():
 def test_a_forward_bug_is_reported_once_where_it_lives_and_dependents_are_not_graded(tmp_path):
     """post-norm breaks Block: the checks that run the student's whole forward say they were
     not graded because of gpt.block, instead of blaming dropout, generation or training."""
-    sub = mutant(tmp_path, "gpt", BUGS["post_norm"][0])
+    sub = mutant(tmp_path, "gpt", BUGS["post_norm"].edits)
     deps = {"gpt.model", "gpt.generate", "gpt.dropout", "gpt.train", "gpt.init_loss"}
     run = grade(load_course(), sub, ["gpt"], 5, only=deps | {"gpt.block", "gpt.feedforward"})
     checks = run.submissions[0].lectures[0].checks
@@ -140,13 +70,13 @@ def test_no_hint_shows_a_solution_line(lecture):
 
 
 def test_causality_failure_names_the_first_position_that_saw_the_future(tmp_path):
-    edits, _ = BUGS["no_causal_mask"]
+    edits = BUGS["no_causal_mask"].edits
     r = grade_path(mutant(tmp_path, "gpt", edits), "gpt", only={"gpt.causal"})["gpt.causal"]
     assert "Head is not causal" in r.message and "changed the output at position 0" in r.message
 
 
 def test_head_failure_shows_tolerance_and_where(tmp_path):
-    edits, _ = BUGS["scale_by_n_embd"]
+    edits = BUGS["scale_by_n_embd"].edits
     r = grade_path(mutant(tmp_path, "gpt", edits), "gpt", only={"gpt.head"})["gpt.head"]
     assert "rtol=0.0001, atol=1e-05" in r.message and "position t=" in r.message
     assert "scaled_dot_product_attention" in r.message

@@ -1,39 +1,23 @@
-"""Lecture 1 end to end: reference, stubs, a public-repo-shaped clone, buggy variants, policy."""
+"""Lecture 1 beyond tests/test_lectures.py: a public-repo-shaped clone, how failures read (first
+divergence, tracing, pictures), the DOT parser, junk replies, policy."""
 from __future__ import annotations
 
-import ast
 import re
 import shutil
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from conftest import ASSIGNMENTS, REFERENCE, ROOT, grade_path, mutant
+from bugs.micrograd import BUGS
+from conftest import ROOT, grade_path, mutant, planted_in, run_check
 
 from grader.check import CheckFailed, Context, registry
 from grader.config import load_course
 from grader.lectures.micrograd import picture
-from grader.runner import derive_seed, start_worker
-from grader.sandbox import Reply, choose_isolation
+from grader.sandbox import Reply
 
 CHECKS = [c.id for c in load_course().lecture("micrograd").checks]
 PUBLIC = ROOT / "tests" / "fixtures" / "micrograd_public"
-
-
-def test_reference_gets_full_marks(course):
-    results = grade_path(REFERENCE, "micrograd")
-    assert set(results) == {c.id for c in course.lecture("micrograd").checks}
-    failed = {k: (r.status, r.message) for k, r in results.items() if not r.passed}
-    assert not failed
-    assert sum(r.points for r in results.values()) == sum(
-        c.points for c in course.lecture("micrograd").checks)
-
-
-def test_stub_submission_scores_zero_without_crash():
-    results = grade_path(ASSIGNMENTS, "micrograd")
-    assert {r.status for r in results.values()} == {"not_implemented"}
-    assert sum(r.points for r in results.values()) == 0
-    assert all("YOUR CODE HERE" in r.message for r in results.values())
 
 
 def test_public_repo_clone_gets_full_marks_on_what_it_covers():
@@ -51,215 +35,8 @@ def test_public_repo_clone_gets_full_marks_on_what_it_covers():
             assert r.points == r.max_points
 
 
-# Own ops for -, / and neg (a correct style, tests/hostile/test_heldout_micrograd.py), so their
-# _backward can hold a planted bug too.
-OWN_OPS = [
-    ("    def __neg__(self):  # -self\n        return self * -1\n",
-     "    def __neg__(self):\n"
-     "        out = Value(-self.data, (self,), 'neg')\n\n"
-     "        def _backward():\n"
-     "            self.grad -= out.grad\n"
-     "        out._backward = _backward\n"
-     "        return out\n"),
-    ("    def __sub__(self, other):  # self - other\n        return self + (-other)\n",
-     "    def __sub__(self, other):\n"
-     "        other = other if isinstance(other, Value) else Value(other)\n"
-     "        out = Value(self.data - other.data, (self, other), '-')\n\n"
-     "        def _backward():\n"
-     "            self.grad += out.grad\n"
-     "            other.grad -= out.grad\n"
-     "        out._backward = _backward\n"
-     "        return out\n"),
-    ("    def __truediv__(self, other):  # self / other\n        return self * other**-1\n",
-     "    def __truediv__(self, other):\n"
-     "        other = other if isinstance(other, Value) else Value(other)\n"
-     "        out = Value(self.data / other.data, (self, other), '/')\n\n"
-     "        def _backward():\n"
-     "            self.grad += out.grad / other.data\n"
-     "            other.grad -= out.grad * self.data / other.data**2\n"
-     "        out._backward = _backward\n"
-     "        return out\n")]
-
-
-def _engine(old: str, new: str, own_ops: bool = False) -> dict:
-    return {"engine.py": [*(OWN_OPS if own_ops else []), (old, new)]}
-
-
-# name: (edits (the last pair of a file is the planted bug), the check that must fail). The
-# function that holds the bug is found from the edit itself (test below), never written here.
-BUGS = {
-    # forward of each op
-    "add_forward": (_engine("Value(self.data + other.data, (self, other), '+')",
-                            "Value(self.data + other.data * 1.01, (self, other), '+')"),
-                    "micrograd.ops"),
-    "mul_forward": (_engine("Value(self.data * other.data, (self, other), '*')",
-                            "Value(self.data * other.data + 0.01, (self, other), '*')"),
-                    "micrograd.ops"),
-    "pow_forward": (_engine("Value(self.data**other, (self,)", "Value(self.data**other * 1.01, "
-                            "(self,)"), "micrograd.ops"),
-    "relu_is_abs": (_engine("Value(0 if self.data < 0 else self.data",
-                            "Value(-self.data if self.data < 0 else self.data"), "micrograd.ops"),
-    "neg_forward": (_engine("        return self * -1\n", "        return self * 1\n"),
-                    "micrograd.ops"),
-    "sub_forward": (_engine("        return self + (-other)\n", "        return self + other\n"),
-                    "micrograd.ops"),
-    "div_forward": (_engine("        return self * other**-1\n",
-                            "        return self * other**-2\n"), "micrograd.ops"),
-    "tanh_forward": (_engine("t = math.tanh(self.data)", "t = math.tanh(self.data * 1.01)"),
-                     "micrograd.tanh"),
-    "exp_forward": (_engine("e = math.exp(self.data)", "e = math.exp(self.data + 0.01)"),
-                    "micrograd.exp"),
-    "log_forward": (_engine("Value(math.log(self.data), (self,)",
-                            "Value(math.log(self.data + 0.01), (self,)"), "micrograd.log"),
-    # gradient of each op
-    "add_backward": (_engine("            other.grad += out.grad\n",
-                             "            other.grad += 2 * out.grad\n"), "micrograd.backward"),
-    "mul_backward": (_engine("other.grad += self.data * out.grad",
-                             "other.grad += 2 * self.data * out.grad"), "micrograd.backward"),
-    "pow_gradient_wrong": (_engine("other * self.data**(other - 1) * out.grad",
-                                   "other * self.data**other * out.grad"), "micrograd.backward"),
-    "relu_grad_not_gated": (_engine("self.grad += (out.data > 0) * out.grad",
-                                    "self.grad += out.grad"), "micrograd.backward"),
-    "neg_backward": (_engine("            self.grad -= out.grad\n",
-                             "            self.grad += out.grad\n", own_ops=True),
-                     "micrograd.backward"),
-    "sub_backward": (_engine("            other.grad -= out.grad\n",
-                             "            other.grad -= 0.5 * out.grad\n", own_ops=True),
-                     "micrograd.backward"),
-    "div_backward": (_engine("other.grad -= out.grad * self.data / other.data**2",
-                             "other.grad -= out.grad * self.data / other.data", own_ops=True),
-                     "micrograd.backward"),
-    "tanh_derivative_wrong": (_engine("(1 - t**2) * out.grad", "(1 - t) * out.grad"),
-                              "micrograd.tanh"),
-    "exp_backward": (_engine("self.grad += e * out.grad", "self.grad += self.data * out.grad"),
-                     "micrograd.exp"),
-    "log_backward": (_engine("self.grad += out.grad / self.data",
-                             "self.grad += out.grad * self.data"), "micrograd.log"),
-    # backward() itself: no topological order
-    "no_topological_sort": (_engine("        build_topo(self)\n",
-                                    "        build_topo(self)\n"
-                                    "        topo = sorted(topo, key=lambda v: v.data)\n"),
-                            "micrograd.backward"),
-    # '=' instead of '+=': reused nodes lose a contribution
-    "assign_not_accumulate": (_engine("self.grad += out.grad\n            other.grad += out.grad",
-                                      "self.grad = out.grad\n            other.grad = out.grad"),
-                              "micrograd.accumulate"),
-    "assign_not_accumulate_in_backward": (
-        _engine("self.grad += out.grad\n            other.grad += out.grad",
-                "self.grad = out.grad\n            other.grad = out.grad"), "micrograd.backward"),
-    "tanh_assign_not_accumulate": (_engine("self.grad += (1 - t**2) * out.grad",
-                                           "self.grad = (1 - t**2) * out.grad"),
-                                   "micrograd.tanh"),
-    # nn and the exercises
-    "zero_grad_misses_biases": ({"nn.py": [("        for p in self.parameters():\n"
-                                            "            p.grad = 0",
-                                            "        for layer in self.layers:\n"
-                                            "            for n in layer.neurons:\n"
-                                            "                for w in n.w:\n"
-                                            "                    w.grad = 0")]},
-                                "micrograd.zero_grad"),
-    "parameters_bias_first": ({"nn.py": [("return self.w + [self.b]", "return [self.b] + self.w")]},
-                              "micrograd.parameters"),
-    "one_sided_difference": ({"exercises.py": [("(f(*up) - f(*down)) / (2 * h)",
-                                                "(f(*up) - f(*args)) / h")]},
-                             "micrograd.numerical_grad"),
-}
-# planted where the check's message cannot name the function (MLP.__init__'s layer flags, the
-# helpers draw_dot calls): the right check must still fail
-UNNAMED = {"relu_on_last_layer": ({"nn.py": [("nonlin=i != len(nouts) - 1", "nonlin=True")]},
-                                  "micrograd.nn_forward"),
-           "draw_dot_edges_reversed": ({"viz.py": [(
-               "dot.edge(str(id(n1)), str(id(n2)) + n2._op)",
-               "dot.edge(str(id(n2)) + n2._op, str(id(n1)))")]}, "micrograd.draw_dot"),
-           "draw_dot_shows_data_as_grad": ({"viz.py": [("grad {n.grad:.4f}", "grad {n.data:.4f}")]},
-                                           "micrograd.draw_dot"),
-           "trace_not_recursive": ({"viz.py": [("                build(child)\n", "")]},
-                                   "micrograd.draw_dot"),
-           "draw_dot_op_node_for_leaves": ({"viz.py": [("        if n._op:\n",
-                                                        "        if True:\n")]},
-                                           "micrograd.draw_dot")}
-# Python's operator for each dunder (the data model, not our messages)
-OPERATOR = {"__add__": "+", "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*",
-            "__rmul__": "*", "__truediv__": "/", "__rtruediv__": "/", "__pow__": "**",
-            "__neg__": "-"}
-SEEDS = range(10)
-
-
-def planted_in(sub, edits) -> tuple[str, str]:
-    """(class, function) enclosing the planted edit: the first line where the mutated file
-    differs from the same file without its last edit, looked up in the mutated file's AST."""
-    fname, pairs = next(iter(edits.items()))
-    pkg = sub / "micrograd"
-    before = (REFERENCE / "micrograd" / fname).read_text()
-    for old, new in pairs[:-1]:
-        before = before.replace(old, new, 1)
-    after = (pkg / fname).read_text()
-    a, b = before.splitlines(), after.splitlines()
-    line = next(i for i, (x, y) in enumerate(zip(a, b), 1) if x != y)
-    for cls in ast.parse(after).body:
-        if isinstance(cls, ast.ClassDef):
-            for fn in cls.body:
-                if isinstance(fn, ast.FunctionDef) and fn.lineno <= line <= fn.end_lineno:
-                    return cls.name, fn.name
-        elif isinstance(cls, ast.FunctionDef) and cls.lineno <= line <= cls.end_lineno:
-            return "", cls.name
-    raise AssertionError(f"no function encloses line {line} of {fname}")
-
-
-def run_check(sub, check_id: str, seeds, **params) -> list[tuple[str | None, list]]:
-    """One check at several seeds on one worker: (failure message or None, figures) per seed."""
-    course = load_course()
-    lec = course.lecture("micrograd")
-    cfg = next(c for c in lec.checks if c.id == check_id)
-    fn = registry("micrograd")[check_id]
-    worker = start_worker(course, "micrograd", sub, choose_isolation()[0])
-    out = []
-    try:
-        for seed in seeds:
-            ctx = Context("micrograd", cfg, course.tolerance_for("micrograd", cfg),
-                          derive_seed(seed, check_id), course.timeout_for(cfg), worker,
-                          {**lec.params, **cfg.params, **params})
-            try:
-                fn(ctx)
-                out.append((None, ctx.figures))
-            except CheckFailed as e:
-                out.append((str(e), ctx.figures))
-    finally:
-        worker.close()
-    return out
-
-
-# three seeds in the default tier, all ten in the slow one
-@pytest.mark.parametrize("seeds", [pytest.param(SEEDS[:3], id="3-seeds"),
-                                   pytest.param(SEEDS, id="10-seeds", marks=pytest.mark.slow)])
-@pytest.mark.parametrize("bug", sorted(BUGS))
-def test_buggy_variant_is_named_by_the_function_that_holds_the_bug(tmp_path, bug, seeds):
-    edits, check_id = BUGS[bug]
-    sub = mutant(tmp_path, "micrograd", edits)
-    cls, func = planted_in(sub, edits)
-    for seed, (msg, _) in zip(seeds, run_check(sub, check_id, seeds)):
-        assert msg is not None, f"{check_id} passed at seed {seed}"
-        first = msg.splitlines()[0]
-        assert cls in first and func in first, (seed, cls, func, msg)
-        if cls == "Value":      # and no other function of Value: the bug is named alone
-            assert set(re.findall(r"Value\.(\w+)", first)) == {func}, (seed, msg)
-        if func in OPERATOR:
-            assert re.search(rf"`[^`]*{re.escape(OPERATOR[func])}[^`]*`", first), (seed, msg)
-        assert "tolerance" in msg or "expected" in msg
-
-
-@pytest.mark.parametrize("bug", sorted({**BUGS, **UNNAMED}))
-def test_buggy_variant_fails_the_right_check(tmp_path, bug):
-    edits, must_fail = {**BUGS, **UNNAMED}[bug]
-    quick = {c for c in CHECKS if c != "micrograd.train"} | {must_fail}
-    results = grade_path(mutant(tmp_path, "micrograd", edits), "micrograd", only=quick)
-    r = results[must_fail]
-    assert r.status == "failed" and r.points == 0, r.message
-    assert sum(r.points for r in results.values()) < sum(r.max_points for r in results.values())
-
-
 def test_failure_message_shows_tolerance_first_divergence_and_worst(tmp_path):
-    edits, _ = BUGS["pow_gradient_wrong"]
+    edits = BUGS["pow_gradient_wrong"].edits
     r = grade_path(mutant(tmp_path, "micrograd", edits), "micrograd",
                    only={"micrograd.backward"})["micrograd.backward"]
     first, second = r.message.splitlines()[:2]
@@ -272,10 +49,10 @@ def test_failure_message_shows_tolerance_first_divergence_and_worst(tmp_path):
 def test_large_mixed_graphs_trace_a_failure_to_the_function_that_holds_it(tmp_path, bug):
     """big_graph has no focus graphs of its own: a pow bug shows first at a / or - node there,
     and the check traces it back to ** (the first op whose own graph fails)."""
-    edits, _ = BUGS[bug]
+    edits = BUGS[bug].edits
     sub = mutant(tmp_path, "micrograd", edits)
-    cls, func = planted_in(sub, edits)
-    for msg, figures in run_check(sub, "micrograd.big_graph", [0, 1, 2]):
+    (cls, func), = planted_in("micrograd", edits)
+    for msg, figures in run_check(sub, "micrograd", "micrograd.big_graph", [0, 1, 2]):
         first = msg.splitlines()[0]
         assert set(re.findall(r"Value\.(\w+)", first)) == {func}, msg
         assert "(traced from graph" in msg and len(figures) <= 1     # "graph k" or "graphs"
@@ -298,18 +75,17 @@ def test_focus_graphs_put_the_op_on_every_path_and_share_its_inputs_with_nothing
 
 def test_backward_order_is_told_apart_from_an_op(tmp_path):
     """Sorting by value instead of topologically: every op's own _backward is right."""
-    edits, _ = BUGS["no_topological_sort"]
-    msg, _ = run_check(mutant(tmp_path, "micrograd", edits), "micrograd.backward", [3])[0]
+    edits = BUGS["no_topological_sort"].edits
+    msg, _ = run_check(mutant(tmp_path, "micrograd", edits), "micrograd", "micrograd.backward",
+                       [3])[0]
     assert msg.startswith("`Value.backward`: every op's own _backward is right")
 
 
 def test_wrong_return_type_says_what_was_expected(tmp_path):
-    sub = mutant(tmp_path, "micrograd", {"engine.py": [(
-        "        out._backward = _backward\n        return out\n",
-        "        out._backward = _backward\n        return out.data\n")]})
-    cls, func = planted_in(sub, {"engine.py": [(
-        "        out._backward = _backward\n        return out\n",
-        "        out._backward = _backward\n        return out.data\n")]})
+    edits = {"engine.py": [("        out._backward = _backward\n        return out\n",
+                            "        out._backward = _backward\n        return out.data\n")]}
+    sub = mutant(tmp_path, "micrograd", edits)
+    (cls, func), = planted_in("micrograd", edits)
     r = grade_path(sub, "micrograd", only={"micrograd.ops"})["micrograd.ops"]
     assert r.status == "failed"
     assert r.message.startswith(f"`{cls}.{func}` returned float; expected a Value"), r.message
@@ -409,8 +185,9 @@ def _svg_nodes(svg: str) -> dict[str, dict]:
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
 def test_picture_colours_the_planted_wrong_value_node(tmp_path):
-    edits, check_id = BUGS["exp_forward"]
-    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), check_id, [5])[0]
+    edits = BUGS["exp_forward"].edits
+    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), "micrograd", "micrograd.exp",
+                             [5])[0]
     assert msg is not None and [f["name"] for f in figures] == ["graph"]
     nodes, edges = _svg_nodes(figures[0]["svg"])
     exp_ops = [n for n, v in nodes.items() if n.endswith("op") and v["text"].strip() == "exp"]
@@ -425,9 +202,9 @@ def test_picture_colours_the_planted_wrong_value_node(tmp_path):
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
 def test_picture_colours_the_planted_wrong_gradient_node_and_is_deterministic(tmp_path):
-    edits, check_id = BUGS["log_backward"]
+    edits = BUGS["log_backward"].edits
     sub = mutant(tmp_path, "micrograd", edits)
-    (msg, figures), (msg2, figures2) = run_check(sub, check_id, [7, 7])
+    (msg, figures), (msg2, figures2) = run_check(sub, "micrograd", "micrograd.log", [7, 7])
     assert msg == msg2 and figures == figures2            # same seed, same bytes
     svg = figures[0]["svg"]
     assert "<!--" not in svg
@@ -440,8 +217,9 @@ def test_picture_colours_the_planted_wrong_gradient_node_and_is_deterministic(tm
 
 
 def test_a_training_run_that_leaves_torch_s_is_drawn_as_two_loss_curves(tmp_path):
-    edits, _ = BUGS["zero_grad_misses_biases"]
-    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), "micrograd.train", [4],
+    edits = BUGS["zero_grad_misses_biases"].edits
+    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), "micrograd", "micrograd.train",
+                             [4],
                              steps=6)[0]
     assert msg.startswith("training loss per step vs the same SGD run in torch")
     first = int(re.search(r"first wrong at step (\d+)", msg).group(1))
@@ -455,8 +233,9 @@ def test_a_training_run_that_leaves_torch_s_is_drawn_as_two_loss_curves(tmp_path
 
 def test_no_picture_without_graphviz_is_a_note_not_a_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(picture.shutil, "which", lambda name: None)
-    edits, check_id = BUGS["exp_forward"]
-    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), check_id, [5])[0]
+    edits = BUGS["exp_forward"].edits
+    msg, figures = run_check(mutant(tmp_path, "micrograd", edits), "micrograd", "micrograd.exp",
+                             [5])[0]
     assert figures == [] and "no picture of the graph" in msg
     assert msg.splitlines()[0].startswith("`a.exp()` (Value.exp)")
 

@@ -1,4 +1,4 @@
-"""Lecture 8 end to end: reference, stubs, a public-repo-shaped clone, buggy variants, offline
+"""Lecture 8 beyond tests/test_lectures.py: a public-repo-shaped clone, how failures read, offline
 tiktoken, and the reference's fast training giving exactly the lecture's merges."""
 from __future__ import annotations
 
@@ -8,88 +8,21 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ASSIGNMENTS, REFERENCE, ROOT, grade_path, mutant
+from bugs.minbpe import BUGS
+from conftest import ROOT, grade_path, mutant
 
-from grader.config import load_course
 from grader.data import read_text
 from grader.oracle import reference
 
-CHECKS = [c.id for c in load_course().lecture("minbpe").checks]
 PUBLIC = ROOT / "tests" / "fixtures" / "minbpe_public"
 OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
            "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
-
-ENCODE_MIN = 'pair = min(stats, key=lambda p: self.merges.get(p, float("inf")))'
-BY_FREQUENCY = ("pair = max((p for p in stats if p in self.merges), key=stats.get, "
-                "default=next(iter(stats)))")
-BUGS = {
-    # after a match it steps one element instead of two: [7, 7, 7] -> [X, X, 7]
-    "merge_overlaps": ({"base.py": [("            newids.append(idx)\n            i += 2",
-                                     "            newids.append(idx)\n            i += 1")]},
-                       {"minbpe.merge"}),
-    "basic_encode_by_frequency": ({"basic.py": [(ENCODE_MIN, BY_FREQUENCY)]},
-                                  {"minbpe.basic_encode"}),
-    "regex_encode_by_frequency": ({"regex.py": [(ENCODE_MIN, BY_FREQUENCY)]},
-                                  {"minbpe.regex_encode"}),
-    "decode_strict_utf8": ({"regex.py": [('.decode("utf-8", errors="replace")',
-                                          '.decode("utf-8")')],
-                            "basic.py": [('.decode("utf-8", errors="replace")',
-                                          '.decode("utf-8")')]},
-                           {"minbpe.unicode"}),
-    "specials_not_split_out": ({"regex.py": [("        if not special:\n",
-                                              "        if True:\n")]},
-                               {"minbpe.special"}),
-    "train_ignores_counts": ({"base.py": [(("pair = min(ties, key=first_seen) if len(ties) > 1 "
-                                           "else ties[0]"), "pair = next(iter(stats))")]},
-                             {"minbpe.basic_train", "minbpe.regex_train"}),
-    "load_forgets_specials": ({"base.py": [(("        self.special_tokens = special_tokens\n"
-                                            "        self.vocab = self._build_vocab()\n"
-                                            "        ### END SOLUTION"),
-                                            ("        self.vocab = self._build_vocab()\n"
-                                            "        ### END SOLUTION"))]},
-                              {"minbpe.save_load"}),
-    # load() reads the merges back but decodes with the 256-byte vocab of a fresh tokenizer
-    "load_never_rebuilds_vocab": ({"base.py": [(("        self.special_tokens = special_tokens\n"
-                                                 "        self.vocab = self._build_vocab()\n"
-                                                 "        ### END SOLUTION"),
-                                                ("        self.special_tokens = special_tokens\n"
-                                                 "        ### END SOLUTION"))]},
-                                  {"minbpe.save_load"}),
-}
-
-
-def test_reference_gets_full_marks(course):
-    results = grade_path(REFERENCE, "minbpe")
-    assert set(results) == set(CHECKS)
-    failed = {k: (r.status, r.message) for k, r in results.items() if not r.passed}
-    assert not failed
-    assert sum(r.points for r in results.values()) == sum(
-        c.points for c in course.lecture("minbpe").checks)
-
-
-def test_stub_submission_scores_zero_without_crash():
-    results = grade_path(ASSIGNMENTS, "minbpe")
-    assert {r.status for r in results.values()} == {"not_implemented"}
-    assert sum(r.points for r in results.values()) == 0
-
 
 def test_public_repo_clone_gets_full_marks():
     """Naive training, assert for none_raise, GPT-4 decode without specials: all accepted."""
     results = grade_path(PUBLIC, "minbpe")
     failed = {k: (r.status, r.message) for k, r in results.items() if not r.passed}
     assert not failed
-
-
-@pytest.mark.parametrize("bug", sorted(BUGS))
-def test_buggy_variant_fails_the_right_check(tmp_path, bug):
-    edits, must_fail = BUGS[bug]
-    unaffected = {"minbpe.get_stats"}
-    results = grade_path(mutant(tmp_path, "minbpe", edits), "minbpe",
-                         only=must_fail | unaffected)
-    failed = {k for k, r in results.items() if not r.passed}
-    assert must_fail == failed, {k: results[k].message for k in results}
-    for k in must_fail:
-        assert results[k].points == 0
 
 
 def test_wrapping_tiktoken_gains_nothing(tmp_path):
@@ -115,13 +48,13 @@ def test_unicode_hints_match_the_failure(tmp_path):
                             only={"minbpe.unicode"})["minbpe.unicode"]
     assert encode_bug.status == "failed" and ".encode(" in encode_bug.message.split("\n")[0]
     assert "replacement character" not in encode_bug.message and "hint" not in encode_bug.message
-    decode_bug = grade_path(mutant(tmp_path / "d", "minbpe", BUGS["decode_strict_utf8"][0]),
+    decode_bug = grade_path(mutant(tmp_path / "d", "minbpe", BUGS["decode_strict_utf8"].edits),
                             "minbpe", only={"minbpe.unicode"})["minbpe.unicode"]
     assert "replacement character" in decode_bug.message or "decode" in decode_bug.message
 
 
 def test_training_failure_names_the_merge_and_both_counts(tmp_path):
-    edits, _ = BUGS["train_ignores_counts"]
+    edits = BUGS["train_ignores_counts"].edits
     r = grade_path(mutant(tmp_path, "minbpe", edits), "minbpe",
                    only={"minbpe.basic_train"})["minbpe.basic_train"]
     assert "merge 0 (id 256)" in r.message and "occurs" in r.message

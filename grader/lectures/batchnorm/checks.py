@@ -37,9 +37,9 @@ def linear(ctx: Context):
     gains = {"1/sqrt(fan_in)": want, "(5/3)/sqrt(fan_in)": want * 5 / 3}
     found = [name for name, s in gains.items() if abs(std / s - 1) < 0.05]
     ctx.ensure(bool(found) and abs(float(w.mean())) < 5 * want / math.sqrt(w.size),
-               f"Linear({fan_in}, {fan_out}).weight should be drawn from a normal with mean 0 and "
-               f"std 1/sqrt(fan_in) = {want:.4f} (Kaiming init; the network applies the tanh "
-               f"gain), got mean {w.mean():.4f}, std {std:.4f}")
+               f"Linear.__init__: Linear({fan_in}, {fan_out}).weight has mean {w.mean():.4f}, "
+               f"std {std:.4f}; expected a normal draw with mean 0 and std 1/sqrt(fan_in) = "
+               f"{want:.4f} (Kaiming init; the network applies the tanh gain)")
     ctx.ensure(got["nobias_is_none"] is True, "Linear(..., bias=False).bias should be None")
     ctx.ensure(got["n_params"] == [2, 1, 0],
                f"parameters() should list [weight, bias] for Linear, [weight] for "
@@ -131,14 +131,16 @@ def _running(ctx: Context, got, want, note: str) -> None:
     ctx.ensure(type(graph) is list and len(graph) == len(want["running_mean"]),
                "expected, per training-mode forward, which running statistics joined the graph")
     for i, names in enumerate(graph):
-        ctx.ensure(not names, f"after training-mode forward {i}, {' and '.join(map(str, names))} "
-                   "is part of autograd's graph (requires_grad or a grad_fn): update the "
+        ctx.ensure(not names, f"BatchNorm1d: after training-mode forward {i}, "
+                   f"{' and '.join(map(str, names))} "
+                   "is part of autograd's graph (requires_grad or a grad_fn); expected plain "
+                   "tensors: update the "
                    "running statistics under torch.no_grad(), or every step's graph stays "
                    "alive through them")
     for i in range(len(want["running_mean"])):
         for key in ("running_mean", "running_var"):
             ctx.close(ctx.array(got[key][i], key, shape=want[key][i].shape), want[key][i],
-                      f"{key} after {i + 1} training-mode forward(s) {note}")
+                      f"BatchNorm1d: {key} after {i + 1} training-mode forward(s) {note}")
 
 
 @check("batchnorm.bn_running")
@@ -155,7 +157,8 @@ def bn_eval(ctx: Context):
     want = _oracle(args, 1e-5, 0.1)
     for key, name in (("eval_mean", "running_mean"), ("eval_var", "running_var")):
         ctx.close(ctx.array(got[key], name, shape=(args["dim"],)), want[name][-1],
-                  f"{name} after an eval-mode forward (eval mode must not update it)")
+                  f"BatchNorm1d: {name} after an eval-mode forward (eval mode must not update "
+                  "it)")
     ctx.close(ctx.array(got["eval_out"], "BatchNorm1d(x) in eval mode",
                         shape=want["eval_out"].shape), want["eval_out"],
               "BatchNorm1d(x) in eval mode (training = False: normalise with the running stats)",
@@ -190,8 +193,9 @@ def bn_backward(ctx: Context):
         reply = ctx.mapping(reply, "BatchNorm1d gradients", ("x", "gamma", "beta"))
         for k in ("x", "gamma", "beta"):
             ctx.ensure(reply[k] is not None,
-                       f"no gradient reached {k} through BatchNorm1d's training-mode forward "
-                       f"(batch {i}): {k} must take part in the output's graph"
+                       f"BatchNorm1d: no gradient reached {k} through the training-mode "
+                       f"forward (batch {i}); expected one: {k} must take part in the output's "
+                       "graph"
                        + (" (is it .detach()ed or copied in forward?)"
                           if k != "x" else ""))
         want = {c: _bn_grads(x, gamma, beta, g, c) for c in ("lecture", "torch")}
@@ -301,13 +305,15 @@ def init_stats(ctx: Context):
     lo, hi = p["std_range"]
     table = ", ".join(f"{s:.2f}" for s in pre[:-1])
     ctx.ensure(all(lo <= s <= hi for s in pre[1:-1]),
-               f"at init, the pre-activation std of the hidden Linear layers 2..{len(pre) - 1} "
-               f"should stay within [{lo}, {hi}] down the deep tanh stack; got {table} "
-               "(shrinking: the tanh gain 5/3 is missing; growing: check 1/sqrt(fan_in))")
+               f"build_mlp(batchnorm=False): at init, the pre-activation std of Linear layers "
+               f"1..{len(pre) - 1} is {table}; expected within [{lo}, {hi}] for layers "
+               f"2..{len(pre) - 1}, all down the deep tanh stack (shrinking: the tanh gain 5/3 "
+               "is missing; growing: check 1/sqrt(fan_in))")
     worst = max(sat)
     ctx.ensure(worst <= p["max_saturated"],
-               f"at init, {worst:.0%} of a tanh layer's units are saturated (|t| > 0.97), above "
-               f"the bound {p['max_saturated']:.0%}: per layer "
+               f"build_mlp(batchnorm=False): at init, {worst:.0%} of a tanh layer's units are "
+               "saturated (|t| > 0.97); expected at most "
+               f"{p['max_saturated']:.0%}: per layer "
                + ", ".join(f"{s:.0%}" for s in sat))
     # the gain itself: std(weight) * sqrt(fan_in) of every Linear that feeds a tanh. A ReLU
     # gain (sqrt 2) still keeps the stds above within their range, so measure it directly.
@@ -316,9 +322,10 @@ def init_stats(ctx: Context):
              if k == "Linear" and nxt == "Tanh"]
     tol = p["gain_rtol"]
     bad = [i for i, g in enumerate(gains) if abs(g / (5 / 3) - 1) > tol]
-    ctx.ensure(not bad, f"at init, std(weight) * sqrt(fan_in) of the Linear layers that feed a "
-               f"tanh should be tanh's gain 5/3 = 1.667 (within {tol:.0%}); got "
+    ctx.ensure(not bad, "build_mlp(batchnorm=False): at init, std(weight) * sqrt(fan_in) of "
+               "the Linear layers that feed a tanh is "
                + ", ".join(f"{g:.3f}" for g in gains)
+               + f"; expected tanh's gain 5/3 = 1.667 (within {tol:.0%})"
                + f" (first off: Linear layer {bad[0] + 1 if bad else 0}"
                + (f"; {math.sqrt(2):.3f} is ReLU's gain sqrt(2))"
                   if bad and abs(gains[bad[0]] / math.sqrt(2) - 1) <= tol else ")"))
@@ -437,6 +444,7 @@ def fold(ctx: Context):
         h = x @ b["weight"] + (0 if b["bias"] is None else b["bias"])
         unfolded = b["gamma"] * (h - b["mean"]) / np.sqrt(b["var"] + b["eps"]) + b["beta"]
         ctx.close(x @ W + bias, unfolded,
-                  f"block {k} ({'no bias' if b['bias'] is None else 'with bias'}, "
+                  f"fold_batchnorm(linear, bn), block {k} "
+                  f"({'no bias' if b['bias'] is None else 'with bias'}, "
                   f"eps {b['eps']:g}): x @ folded.weight + folded.bias vs BatchNorm1d(eval) of "
                   "Linear(x)", lambda i, n=fan_out: f"row {i // n}, feature {i % n}")

@@ -97,13 +97,14 @@ def vocab(ctx: Context):
         g = ctx.mapping(g, "build_vocab", ("stoi", "itos"))
         stoi, itos = g["stoi"], g["itos"]
         ctx.ensure(type(stoi) is dict and set(stoi) == set(chars),
-                   f"stoi {where}: expected exactly the keys {chars!r}, got "
+                   f"build_vocab: stoi {where}: expected exactly the keys {chars!r}, got "
                    f"{''.join(sorted(stoi)) if type(stoi) is dict else stoi!r}")
         for i, c in enumerate(chars):
             ctx.ensure(stoi[c] == i and type(stoi[c]) is int,
-                       f"stoi[{c!r}] {where}: expected {i} ('.' is 0, then the letters in sorted "
-                       f"order from 1), got {stoi[c]!r}")
-            ctx.ensure(itos[i] == c, f"itos[{i}] {where}: expected {c!r}, got {itos[i]!r}")
+                       f"build_vocab: stoi[{c!r}] {where}: expected {i} ('.' is 0, then the "
+                       f"letters in sorted order from 1), got {stoi[c]!r}")
+            ctx.ensure(itos[i] == c, f"build_vocab: itos[{i}] {where}: expected {c!r}, got "
+                       f"{itos[i]!r}")
 
 
 @check("bigram.counts")
@@ -114,7 +115,7 @@ def counts(ctx: Context):
                       ("pairs", "N"))
     want_pairs = ["".join(CHARS[i] for i in t) for t in pairs_of([word])]
     ctx.ensure(got["pairs"] == want_pairs,
-               f"bigrams([{word!r}]) should give {want_pairs} (a '.' before the first and after "
+               f"bigrams([{word!r}]): expected {want_pairs} (a '.' before the first and after "
                f"the last character), got {got['pairs']}")
     N = ctx.array(got["N"], "count_bigrams(words, stoi)", (27, 27), kinds="iu")
     ctx.equal(N, count_matrix(words), f"bigram counts of {len(words)} random words",
@@ -211,7 +212,8 @@ def _forward(ctx: Context, fn: str, what: str):
     W = _W(ctx)
     got = ctx.array(ctx.probe("forward", fn=fn, xs=xs, W=W), f"{fn}(xs, W)", (len(xs), 27),
                     kinds="f")
-    ctx.close(got, W[xs].astype(np.float64), what, lambda i: f"logits[{i // 27}, {i % 27}]")
+    ctx.close(got, W[xs].astype(np.float64), f"{fn}(xs, W) = {what}",
+              lambda i: f"logits[{i // 27}, {i % 27}]")
 
 
 @check("bigram.onehot")
@@ -314,13 +316,14 @@ def e01_trigram(ctx: Context):
     ctx.ensure(got["triples"] == want, f"trigrams([{word!r}]) should give {want} (two '.' in "
                f"front, one at the end), got {got['triples']}")
     ctx.equal(ctx.array(got["N3"], "trigram_counts(...)", (27, 27, 27), kinds="iu"),
-              count_matrix(words, 3), "trigram counts N3[ch1, ch2, ch3]", _label(3))
+              count_matrix(words, 3), "trigram_counts(words, stoi): N3[ch1, ch2, ch3]",
+              _label(3))
     want_P = (N3 + k) / (N3 + k).sum(2, keepdims=True)
     ctx.close(ctx.array(got["P3"], "trigram_probabilities(...)", (27, 27, 27), kinds="f"),
               want_P, f"trigram_probabilities(N3, k={k}) (normalised over the last axis)",
               lambda i: _label(3)(i).replace("N[", "P3["))
     tri = nll64(eval_words, P3, 3)
-    ctx.close(ctx.number(got["nll"], "trigram_nll(...)"), tri, "trigram NLL")
+    ctx.close(ctx.number(got["nll"], "trigram_nll(...)"), tri, "trigram_nll(words, P3, stoi)")
     bi = nll64(eval_words, probs32(count_matrix(words), k))
     return f"on held-out words the trigram scores {tri:.3f} vs the bigram's {bi:.3f}"
 
@@ -351,10 +354,12 @@ def e02_split(ctx: Context):
         # side effects the docstring forbids: the parent knows the caller's list and the next
         # draw of the global generator (the probe seeded it with other + k before the call)
         ctx.ensure(g["caller"] == words, f"split_words(words, seed={s}) changed the caller's "
-                   "list (shuffled it in place): shuffle a copy, e.g. list(words)")
+                   "list (shuffled it in place); expected it untouched: shuffle a copy, e.g. "
+                   "list(words)")
         ctx.ensure(g["random"] == random.Random(other + k).getrandbits(62),
                    f"split_words(words, seed={s}) changed the global random state (random.seed "
-                   "/ random.shuffle): use a generator of its own, random.Random(seed)")
+                   "/ random.shuffle); expected it untouched: use a generator of its own, "
+                   "random.Random(seed)")
     a, b, c = (_partition_ok(ctx, words, g["parts"], f"split_words(words, seed={s})")
                for g, s in zip(got, (s1, s1, s2)))
     ctx.ensure(a == b, f"split_words(words, seed={s1}) gave two different splits: it must depend "
@@ -367,12 +372,12 @@ def e02_split(ctx: Context):
     train, dev, test = (covering_words(ctx.rng, n) for n in (160, 25, 25))
     k = float(np.round(ctx.rng.uniform(0.2, 2), 3))
     got = ctx.probe("evaluate_splits", train=train, dev=dev, test=test, k=k)
-    ctx.ensure(type(got) is dict, "evaluate_splits should return a dict")
+    ctx.ensure(type(got) is dict, "evaluate_splits: expected a dict")
     for model, n in (("bigram", 2), ("trigram", 3)):
         P = probs32(count_matrix(train, n), k)
         for split, ws in (("train", train), ("dev", dev), ("test", test)):
             ctx.close(ctx.number(got[model][split], f"{model} {split}"), nll64(ws, P, n),
-                      f"{model} NLL on {split} with k={k} (fit on train only)")
+                      f"evaluate_splits: {model} NLL on {split} with k={k} (fit on train only)")
 
 
 @check("bigram.e03_sweep")
@@ -405,22 +410,24 @@ def e03_sweep(ctx: Context):
     calls = [c["args"] for c in ctx.calls if "value" in c]
     split_of = [next((n for n, ws in parts.items() if c["eval_words"] == ws), None)
                 for c in calls]
-    ctx.ensure(None not in split_of, "evaluate(train_words, eval_words, k) was called with "
-               "eval_words that are not exactly the train, dev or test list")
-    ctx.ensure(all(c["train_words"] == train for c in calls), "every model must be fitted on "
-               "the train split only: evaluate's first argument must be train")
+    fn = "sweep_smoothing"
+    ctx.ensure(None not in split_of, f"{fn}: evaluate(train_words, eval_words, k) was called "
+               "with eval_words that are not exactly the train, dev or test list")
+    ctx.ensure(all(c["train_words"] == train for c in calls), f"{fn}: every model must be "
+               "fitted on the train split only: evaluate's first argument must be train")
     dev_ks = sorted({c["k"] for c, s in zip(calls, split_of) if s == "dev"})
-    ctx.ensure(dev_ks == strengths, f"evaluate on dev should run for every strength "
+    ctx.ensure(dev_ks == strengths, f"{fn}: evaluate on dev should run for every strength "
                f"{strengths}, it ran for {dev_ks}")
     tests = [c["k"] for c, s in zip(calls, split_of) if s == "test"]
-    ctx.ensure(len(tests) == 1, f"the test set must be evaluated exactly once, at the end; it was "
-               f"evaluated {len(tests)} times")
+    ctx.ensure(len(tests) == 1, f"{fn}: the test set was evaluated {len(tests)} times; expected "
+               "it evaluated exactly once, at the end")
     dev_losses = ctx.numbers(res["dev"], "the returned dev losses", m)
-    ctx.close(dev_losses, table["dev"], "dev loss per strength (as returned by evaluate)",
+    ctx.close(dev_losses, table["dev"], f"{fn}: dev loss per strength (as returned by evaluate)",
               lambda i: f"k={strengths[i]}")
     best = strengths[int(np.argmin(table["dev"]))]
-    ctx.ensure(res["best"] == best, f"best: the strength with the lowest dev loss is {best}, "
-               f"got {res['best']}")
-    ctx.ensure(tests[0] == best, f"test was evaluated with k={tests[0]}, not the best k={best}")
+    ctx.ensure(res["best"] == best, f"{fn}: best: the strength with the lowest dev loss is "
+               f"{best}, got {res['best']}")
+    ctx.ensure(tests[0] == best, f"{fn}: test was evaluated with k={tests[0]}, not the best "
+               f"k={best}")
     ctx.close(ctx.number(res["test"], "test"), table["test"][strengths.index(best)],
-              "the returned test loss")
+              f"{fn}: the returned test loss")

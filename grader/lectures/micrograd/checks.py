@@ -900,20 +900,21 @@ def draw_dot(ctx: Context):
         ctx.ensure(len(hits) == 1,
                    f"`draw_dot`: {'no' if not hits else 'more than one'} record node shows "
                    f"data {g.data[k]:.4f}, the value of {g.node(k)} (the expression: {expr}; "
-                   "one record node '{ data ... | grad ... }' per Value)")
+                   "expected one record node '{ data ... | grad ... }' per Value)")
         found[k] = hits[0]
         gr = records[hits[0]][1]
         ctx.ensure(gr is not None and abs(gr - g.grad[k]) <= 6e-5 + 1e-6 * abs(g.grad[k]),
-                   f"`draw_dot`: the node of {g.node(k)} should show grad {g.grad[k]:.4f} after "
-                   f"backward(), its label is {str(nodes[hits[0]])[:80]!r}")
+                   f"`draw_dot`: the node of {g.node(k)} is labelled "
+                   f"{str(nodes[hits[0]])[:80]!r}; expected it to show grad {g.grad[k]:.4f} "
+                   "after backward()")
     for k in range(g.n):
         feeding = [o for o in into.get(found[k], ()) if o not in records]
         if k < g.n_leaves:
-            ctx.ensure(not into.get(found[k]), f"`draw_dot`: leaf {g.node(k)} should have no "
-                       "op node or edge into it")
+            ctx.ensure(not into.get(found[k]), f"`draw_dot`: {g.node(k)} has an edge into it; "
+                       "expected none (no op made a leaf)")
             continue
-        ctx.ensure(len(feeding) == 1, f"`draw_dot`: {g.node(k)} should have one op node "
-                   f"with an edge op -> value, found {len(feeding)}")
+        ctx.ensure(len(feeding) == 1, f"`draw_dot`: {g.node(k)} has {len(feeding)} op nodes "
+                   "with an edge op -> value; expected one")
         o = feeding[0]
         ctx.ensure(_op_label_ok(g.op(k), str(nodes[o])),
                    f"`draw_dot`: the op node of {g.node(k)} is labelled {str(nodes[o])[:20]!r};"
@@ -921,7 +922,7 @@ def draw_dot(ctx: Context):
         want = {found[i] for i in g.inputs[k]}
         have = into.get(o, set())
         ctx.ensure(want <= have and not (have - want) & set(found.values()),
-                   f"`draw_dot`: the op node of {g.node(k)} should have an edge from each input "
+                   f"`draw_dot`: the op node of {g.node(k)}: expected an edge from each input "
                    f"({', '.join(f'n{i}' for i in dict.fromkeys(g.inputs[k]))}) and no other")
 
 

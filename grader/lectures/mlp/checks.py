@@ -121,13 +121,14 @@ def split(ctx: Context):
         # side effects the docstring forbids: the parent knows the caller's list and the next
         # draw of each global generator (seeded by the worker with a key-derived seed)
         ctx.ensure(got["caller"] == words, f"split_words(words, {seed}) changed the caller's list "
-                   "(shuffled it in place): shuffle a copy, e.g. list(words)")
+                   "(shuffled it in place); expected it untouched: shuffle a copy, e.g. "
+                   "list(words)")
         draws = global_draws(ctx.worker_seed)
         for key, how in (("random", "random.seed / random.shuffle"),
                          ("torch", "torch.manual_seed or torch's global generator")):
             ctx.ensure(got[key] == draws[key], f"split_words(words, {seed}) changed the global "
-                       f"{key} state ({how}): use a generator of its own, random.Random(seed), "
-                       "so the caller's random numbers stay as they were")
+                       f"{key} state ({how}); expected it untouched: use a generator of its own, "
+                       "random.Random(seed), so the caller's random numbers stay as they were")
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -145,10 +146,10 @@ def init(ctx: Context):
     ps = _params_reply(ctx, got["params"], [w.shape for w in want], f"init_params({sizes})")
     for p, w, n in zip(ps, want, NAMES):
         # not bit-exact: torch's randn kernels differ by an ulp between CPU capabilities
-        ctx.close(p, w, f"{n}: torch.randn(..., generator=g), drawn in the order C, W1, b1, W2, "
-                  "b2")
-    ctx.ensure(got["requires_grad"] == [True] * 5, "every parameter needs requires_grad=True, got "
-               f"{dict(zip(NAMES, got['requires_grad']))}")
+        ctx.close(p, w, f"init_params: {n} = torch.randn(..., generator=g), drawn in the order "
+                  "C, W1, b1, W2, b2")
+    ctx.ensure(got["requires_grad"] == [True] * 5, "init_params: every parameter needs "
+               f"requires_grad=True, got {dict(zip(NAMES, got['requires_grad']))}")
 
 
 @check("mlp.forward")
@@ -436,12 +437,12 @@ def e02_init(ctx: Context):
     got = ctx.mapping(ctx.probe("init", seed=seed, sizes=sizes, calibrated=True),
                       "init_params(..., calibrated=True)", ("params",))
     ps = _params_reply(ctx, got["params"], shapes, "init_params(..., calibrated=True)")
-    ctx.ensure(np.abs(ps[3]).max() > 0, "W2 is all zeros: every hidden unit then gets the same "
-               "gradient; keep W2 small but random")
+    ctx.ensure(np.abs(ps[3]).max() > 0, "init_params(..., calibrated=True): W2 is all zeros: "
+               "every hidden unit then gets the same gradient; keep W2 small but random")
     X, Y = build_dataset(names_sample(ctx.rng, ctx.params["words"]), 3)
     start = loss64(ps, X, Y)
     gap = ctx.params["max_gap"]
     ctx.ensure(abs(start - math.log(27)) < gap,
-               f"the loss at initialisation is {start:.3f}; it should be within {gap} of the "
-               f"uniform loss ln 27 = {math.log(27):.4f}")
+               f"init_params(..., calibrated=True): the loss at initialisation is {start:.3f}; "
+               f"expected within {gap} of the uniform loss ln 27 = {math.log(27):.4f}")
     return f"initial loss {start:.3f} (uniform {math.log(27):.3f})"

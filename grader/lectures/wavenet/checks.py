@@ -68,7 +68,7 @@ def sequential(ctx: Context):
     ctx.close(ctx.array(got["out_attr"], "Sequential.out", shape=want.shape), want,
               "Sequential.out")
     ctx.ensure(got["order"] == [0, 1, 2, 3],
-               "Sequential.parameters() should list every layer's parameters in layer order "
+               "Sequential.parameters(): expected every layer's parameters in layer order "
                f"(embedding weight, Linear weight, Linear weight, Linear bias), got {got['order']}")
 
 
@@ -127,8 +127,10 @@ def batchnorm3d(ctx: Context):
                    for k in ("outs", "running_mean", "running_var", "in_graph")),
                f"expected {len(batches)} results for {len(batches)} training-mode forwards")
     for i, names in enumerate(got["in_graph"]):
-        ctx.ensure(not names, f"after training-mode forward {i}, {' and '.join(map(str, names))} "
-                   "is part of autograd's graph (requires_grad or a grad_fn): update the "
+        ctx.ensure(not names, f"BatchNorm1d: after training-mode forward {i}, "
+                   f"{' and '.join(map(str, names))} "
+                   "is part of autograd's graph (requires_grad or a grad_fn); expected plain "
+                   "tensors: update the "
                    "running statistics under torch.no_grad(), or every step's graph stays "
                    "alive through them and memory grows without bound over a long run")
     found = None
@@ -156,7 +158,7 @@ def batchnorm3d(ctx: Context):
             bn(_t(x))
         for key, want in (("running_mean", bn.running_mean), ("running_var", bn.running_var)):
             ctx.close(ctx.array(got[key][i], key, shape=(C,)), want.numpy(),
-                      f"{key} after the training-mode forward of a {x.shape} input"
+                      f"BatchNorm1d: {key} after the training-mode forward of a {x.shape} input"
                       + (RUNNING_VAR if key == "running_var" else ""))
     bn.eval()
     with torch.no_grad():
