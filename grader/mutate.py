@@ -282,12 +282,16 @@ def reach(package_dir: Path, lecture: str) -> dict[str, set[str]]:
         if (room / name).is_file():
             for k, v in _defs(ast.parse((room / name).read_text())).items():
                 probe_defs.setdefault(k, []).extend(v)
+    # hidden.py calls helpers of checks.py (`from .checks import shape_walk`): the helpers of
+    # both files are one pool, or a hidden check's reach would stop at the import
+    trees = [ast.parse((room / name).read_text()) for name in ("checks.py", "hidden.py")
+             if (room / name).is_file()]
+    check_defs: dict[str, list] = {}
+    for tree in trees:
+        for k, v in _defs(tree).items():
+            check_defs.setdefault(k, []).extend(v)
     out = {}
-    for name in ("checks.py", "hidden.py"):
-        if not (room / name).is_file():
-            continue
-        tree = ast.parse((room / name).read_text())
-        check_defs = _defs(tree)
+    for tree in trees:
         for fn in ast.walk(tree):
             if not isinstance(fn, ast.FunctionDef):
                 continue
@@ -414,7 +418,9 @@ def run_mutants(course: Course, lecture: str, sample: int | None, seed: int,
         killed_at, statuses, messages = {}, {}, {}
         for s in seeds:
             first = list(killed_at.values())     # the check that killed it at the first seed
-            for _attempt in range(2):
+            # once a crash or timeout happened twice at one seed, it is the mutant's
+            confirmed = any(v in ("crashed", "timeout") for v in statuses.values())
+            for _attempt in range(1 if confirmed else 2):
                 run = grade(_ordered(cheap_first, lecture, first) if first else cheap_first,
                             sub, [lecture], s, only=only, stop_at_failure=True)
                 # a bonus check that fails sees the mutant too (CausalSelfAttention has no other)

@@ -68,6 +68,16 @@ def test_scoping_keeps_the_checks_that_call_the_function():
     assert "bigram.onehot" in scoped and len(scoped) < len(ids)
 
 
+def test_a_hidden_check_reaches_what_the_checks_helper_it_calls_reaches():
+    """hidden.py delegates to helpers imported from checks.py (wavenet's other_block_size is
+    shape_walk at block_size 16, minbpe's gpt4_special is _gpt4_check with special tokens): its
+    reach must go through them, or scoping drops a check that sees the mutant."""
+    wavenet = reach(ROOT / "reference" / "wavenet", "wavenet")
+    assert "build_model" in wavenet["wavenet.other_block_size"]
+    minbpe = reach(ROOT / "reference" / "minbpe", "minbpe")
+    assert {"GPT4Tokenizer", "register_special_tokens", "decode"} <= minbpe["minbpe.gpt4_special"]
+
+
 def _graded(run, lecture="bigram"):
     checks = {c.id: c for c in run.submissions[0].lectures[0].checks}
     timed = {k.rsplit("/", 1)[-1] for k in run.timings if k.count("/") == 2}
