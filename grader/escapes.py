@@ -35,6 +35,8 @@ import ast
 import re
 from pathlib import Path
 
+from .sources import Unscannable, parsed
+
 ALLOWED_IMPORTS = {"__future__", "math", "random", "itertools", "functools", "collections",
                    "typing", "dataclasses", "string", "time", "copy", "statistics", "numpy",
                    "torch", "torch.nn", "torch.nn.functional", "matplotlib",
@@ -60,14 +62,6 @@ DYNAMIC_ATTR = {"getattr", "setattr", "delattr", "hasattr"}
 REFUSED_NAMES = {"__import__", "exec", "eval", "compile", "globals", "locals", "vars",
                  "breakpoint", "__builtins__", "__loader__", "__spec__"}
 COMPILED = {".pyc", ".pyo", ".so", ".pyd"}
-
-
-class Unscannable(Exception):
-    """The source cannot be scanned (too large, too deeply nested): the package is refused."""
-
-    def __init__(self, message: str, path: str):
-        super().__init__(message)
-        self.path = path
 
 
 def _attr_problem(name: str, owner: ast.expr | None) -> str | None:
@@ -178,31 +172,12 @@ def scan(pkg_dir: Path, package: str, max_bytes: int = 256 << 10) -> list[str]:
     """Violations in the package's source, each 'pkg/file.py:line: what (why)'; raises
     `Unscannable` for source past `max_bytes` or too deeply nested to parse."""
     found: list[str] = []
-    left = max_bytes
-    for f in sorted(pkg_dir.rglob("*")):
-        rel = f.relative_to(pkg_dir.parent).as_posix()
+    files = sorted(pkg_dir.rglob("*"))
+    for f in files:
         if f.suffix in COMPILED and f.is_file() and "__pycache__" not in f.parts:
-            found.append(f"{rel}: a compiled module (its source cannot be scanned)")
-            continue
-        if f.suffix != ".py" or not f.is_file():
-            continue
-        try:
-            with open(f, "rb") as fh:
-                data = fh.read(left + 1)
-        except OSError:
-            continue
-        left -= len(data)
-        if left < 0:
-            raise Unscannable(f"{package}/ holds more than {max_bytes // 1024} kB of Python "
-                              f"source (scan_kb), reached at {rel}: the escape scan reads no "
-                              "more", rel)
-        try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError):
-            continue         # Python cannot compile it either: importing it fails visibly
-        except (RecursionError, MemoryError) as e:
-            raise Unscannable(f"{rel} is nested too deeply for the escape scan to parse "
-                              f"({type(e).__name__}): split the expression", rel) from None
+            found.append(f"{f.relative_to(pkg_dir.parent).as_posix()}: a compiled module (its "
+                         "source cannot be scanned)")
+    for rel, tree in parsed(pkg_dir, max_bytes, "the escape scan", iter(files)):
         v = _Visitor(rel, package)
         try:
             v.visit(tree)

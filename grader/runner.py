@@ -22,14 +22,14 @@ from pathlib import Path
 from . import __version__
 from .check import CheckFailed, Context, ProbeFailed, registry
 from .config import ConfigError, Course, Lecture
-from .escapes import Unscannable
 from .escapes import scan as escape_scan
 from .finder import locate
 from .results import CheckResult, LectureResult, Run, SubmissionResult
 from .sandbox import Worker, WorkerSpec, choose_isolation, instructor_paths, protected
 from .sandbox.client import worker_env
 from .sandbox.server import POOL
-from .snapshot import Refused, show, snapshot
+from .snapshot import Refused, snapshot
+from .sources import Unscannable, parsed
 from .worker import wire
 
 NOT_IMPL = "not implemented yet: fill in the '# YOUR CODE HERE' part"
@@ -63,33 +63,13 @@ def policy_scan(pkg_dir: Path, lec: Lecture, max_bytes: int = 256 << 10) -> list
     """Source scan for forbidden imports (the audit hook in the worker catches the rest).
 
     Reads at most `max_bytes` of Python source in all (course.yaml `scan_kb`: parsing costs
-    ~0.6 GB and 10 s per MB); raises `Refused` for source past that, or source it cannot parse
-    for its nesting (which Python may still import), so nothing goes unscanned."""
+    ~0.6 GB and 10 s per MB); raises `Unscannable` for source past that, or source it cannot
+    parse for its nesting (which Python may still import), so nothing goes unscanned."""
     bad = set(lec.policy.forbid_imports)
     found = []
     if not bad:
         return found
-    left = max_bytes
-    for f in sorted(pkg_dir.rglob("*.py")):
-        rel = f.relative_to(pkg_dir.parent).as_posix()
-        try:
-            with open(f, "rb") as fh:
-                data = fh.read(left + 1)
-        except OSError:
-            continue
-        left -= len(data)
-        if left < 0:
-            raise Refused(f"{lec.package}/ holds more than {max_bytes // 1024} kB of Python "
-                          f"source (scan_kb), reached at {show(rel)}: the policy scan "
-                          "(forbidden imports) reads no more", rel)
-        try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError):
-            continue         # Python cannot compile it either: importing it fails visibly
-        except (RecursionError, MemoryError) as e:
-            raise Refused(f"{show(rel)} is nested too deeply for the policy scan (forbidden "
-                          f"imports) to parse ({type(e).__name__}): split the expression",
-                          rel) from None
+    for rel, tree in parsed(pkg_dir, max_bytes, "the policy scan (forbidden imports)"):
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):
@@ -102,7 +82,7 @@ def policy_scan(pkg_dir: Path, lec: Lecture, max_bytes: int = 256 << 10) -> list
                 names = [str(node.args[0].value)]
             for n in names:
                 if n.split(".")[0] in bad:
-                    found.append(f"{f.relative_to(pkg_dir.parent)}:{node.lineno} imports "
+                    found.append(f"{rel}:{node.lineno} imports "
                                  f"{n.split('.')[0]}")
     return found
 
@@ -151,7 +131,7 @@ def _refusal(lec: Lecture, pkg_dir: Path, limits=None) -> tuple[str, str] | None
         return "no_package", msg
     try:
         violations = policy_scan(pkg_dir, lec, *([limits.scan_kb << 10] if limits else []))
-    except Refused as e:
+    except Unscannable as e:
         return "refused", f"refused: {e}"
     if violations:
         return "policy", f"policy violation: {lec.policy.message}\n  " + "\n  ".join(violations)
