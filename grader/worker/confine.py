@@ -23,6 +23,7 @@ import ctypes
 import os
 import platform
 import struct
+import sys
 
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAPBSET_DROP = 38, 22, 24
 SECCOMP_MODE_FILTER = 2
@@ -126,6 +127,8 @@ def _file_rights(abi: int) -> int:
 
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, 0 when it has none (asks; restricts nothing)."""
+    if not sys.platform.startswith("linux") or platform.machine() not in ARCHES:
+        return 0     # the syscall numbers below are Linux's
     try:
         libc = _libc()
     except OSError:
