@@ -208,24 +208,52 @@ def _same_ids(ctx: Context, got, want: list[int], what: str) -> None:
 
 
 def replay(ctx: Context, text: str, pat: str | None, merges, vocab_size: int, what: str) -> None:
-    """Every merge must be a most frequent pair at its step; ids 256, 257, ... in order."""
+    """Every merge must be the lecture's at its step: a most frequent pair, ties to the pair seen
+    first in the text (the lecture's `max(stats, key=stats.get)` over a fresh count, which
+    Karpathy's minbpe and the reference's train_bpe both give); ids 256, 257, ... in order."""
     merges = sorted(_triples(ctx, merges, f"{what}: merges"), key=lambda m: m[2])
     ctx.equal([m[2] for m in merges], list(range(256, vocab_size)),
               f"{what}: new token ids (expected 256, 257, ..., {vocab_size - 1})")
     chunks = chunks_of(text, pat)
     vocab = vocab_of(merges)
     for a, b, idx in merges:
-        stats = pair_counts(chunks)
-        best = max(stats.values(), default=0)
-        top = min(p for p, c in stats.items() if c == best) if stats else None
-        if stats.get((a, b), 0) != best:
+        stats = pair_counts(chunks)        # pairs in the order the text first shows them
+        ctx.ensure(bool(stats), f"{what}: merge {idx - 256} (id {idx}) is the pair ({a}, {b}), "
+                   "but every chunk is a single token by then: expected no more merges")
+        best = max(stats.values())
+        top = max(stats, key=stats.get)    # the first of the most frequent: the lecture's tie
+        if (a, b) != top:
+            n_tied = sum(c == best for c in stats.values())
             raise CheckFailed(
                 f"{what}: merge {idx - 256} (id {idx}) is the pair ({a}, {b}) = "
                 f"{vocab[a] + vocab[b]!r}, which occurs {stats.get((a, b), 0)} times; expected "
-                f"the most frequent pair at that step, ({top[0]}, {top[1]}) = "
-                f"{vocab[top[0]] + vocab[top[1]]!r}, which occurs {best} times"
-                + (" (pairs never span two regex chunks)" if pat else ""))
+                + ("the most frequent pair at that step, " if stats.get((a, b), 0) != best else
+                   f"of the {n_tied} pairs that occur {best} times the one seen first in the "
+                   "text (the lecture's max over a fresh count), ")
+                + f"({top[0]}, {top[1]}) = {vocab[top[0]] + vocab[top[1]]!r}, which occurs "
+                f"{best} times" + (" (pairs never span two regex chunks)" if pat else ""))
         chunks = merge_all(chunks, (a, b), idx)
+
+
+def tie_text(rng: np.random.Generator, words: int | None = None) -> str:
+    """A short text from a few letters (`words` short words with a pattern, else 120 letters):
+    most pair counts tie, late ones are 1, so its merges test the tie rule and the last merges."""
+    if words is None:
+        return "".join(str(c) for c in rng.choice(list("abcdefghijkl"), 120))
+    return " ".join("".join(str(c) for c in rng.choice(list("abcdefgh"), int(rng.integers(1, 5))))
+                    for _ in range(words))
+
+
+def mergeable(text: str, pat: str | None, most: int) -> int:
+    """How many of the lecture's merges `text` allows, up to `most` (a text of one-token chunks
+    has none left: the lecture's loop would fail on an empty count)."""
+    chunks = chunks_of(text, pat)
+    for k in range(most):
+        stats = pair_counts(chunks)
+        if not stats:
+            return k
+        chunks = merge_all(chunks, max(stats, key=stats.get), 256 + k)
+    return most
 
 
 def _check_vocab(ctx: Context, got, merges, what: str) -> None:
@@ -289,6 +317,11 @@ def basic_train(ctx: Context):
     # the scaffold's train() leaves the merging to train_bpe: name both
     replay(ctx, text, None, got["merges"], vocab_size, "BasicTokenizer.train (train_bpe)")
     _check_vocab(ctx, got["vocab"], got["merges"], "BasicTokenizer.train")
+    ties = tie_text(ctx.rng)
+    vocab_size = 256 + mergeable(ties, None, 30)
+    got = ctx.mapping(ctx.probe("train", kind="basic", text=ties, vocab_size=vocab_size),
+                      "BasicTokenizer after train", ("merges", "vocab"))
+    replay(ctx, ties, None, got["merges"], vocab_size, "BasicTokenizer.train (train_bpe)")
 
 
 @check("minbpe.regex_train")
@@ -318,6 +351,12 @@ def regex_train(ctx: Context):
                           what, ("merges", "vocab"))
         replay(ctx, text, pat, got["merges"], vocab_size, f"{what} (train_bpe)")
         _check_vocab(ctx, got["vocab"], got["merges"], what)
+    for _ in range(2):      # ties across many short chunks: the first seen wins
+        ties = tie_text(ctx.rng, words=40)
+        vocab_size = 256 + mergeable(ties, "gpt4", 30)
+        got = ctx.mapping(ctx.probe("train", kind="regex", text=ties, vocab_size=vocab_size,
+                                    pattern=None), "RegexTokenizer().train", ("merges", "vocab"))
+        replay(ctx, ties, "gpt4", got["merges"], vocab_size, "RegexTokenizer().train (train_bpe)")
 
 
 # -- encoding --------------------------------------------------------------------------------
@@ -329,7 +368,9 @@ def _encode_check(ctx: Context, kind: str, texts: list[str], train_text: str,
     pat = None if kind == "basic" else "gpt4"
     merges = train(train_text, pat, ctx.params["merges"])
     word = order_matters(merges)
-    texts = texts + ([word] if word else [])
+    # the shortest texts too: none, one character, and the two letters of a merge
+    pair = next((bytes([a, b]).decode() for a, b, _ in merges if a < 128 and b < 128), "ab")
+    texts = texts + ([word] if word else []) + ["", texts[0][:1], pair]
     decode = [[int(i) for i in ctx.rng.integers(0, 256 + len(merges), 12)]]
     if invalid_utf8:
         decode += INVALID_UTF8 + [[0x41, int(ctx.rng.integers(0x80, 0x100)), 0x42]]
