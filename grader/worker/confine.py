@@ -36,14 +36,22 @@ ARCHES = {
     "x86_64": (0xC000003E, {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322,
                             "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311,
                             "tkill": 200, "pidfd_send_signal": 424, "pidfd_getfd": 438,
-                            "clone": 56, "clone3": 435, "kill": 62, "tgkill": 234}),
+                            "clone": 56, "clone3": 435, "kill": 62, "tgkill": 234,
+                            "shmget": 29, "shmat": 30, "semget": 64, "semop": 65, "msgget": 68,
+                            "msgsnd": 69, "msgrcv": 70, "semtimedop": 220, "mq_open": 240}),
     "aarch64": (0xC00000B7, {"execve": 221, "execveat": 281, "ptrace": 117,
                              "process_vm_readv": 270, "process_vm_writev": 271, "tkill": 130,
                              "pidfd_send_signal": 424, "pidfd_getfd": 438, "clone": 220,
-                             "clone3": 435, "kill": 129, "tgkill": 131}),
+                             "clone3": 435, "kill": 129, "tgkill": 131, "mq_open": 180,
+                             "msgget": 186, "msgrcv": 188, "msgsnd": 189, "semget": 190,
+                             "semtimedop": 192, "semop": 193, "shmget": 194, "shmat": 196}),
 }
 DENY = ("fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev",
-        "tkill", "pidfd_send_signal", "pidfd_getfd")
+        "tkill", "pidfd_send_signal", "pidfd_getfd",
+        # System V and POSIX message IPC: not files, so Landlock does not see them, and a
+        # segment outlives its maker (a channel between two submissions of one sandbox)
+        "shmget", "shmat", "semget", "semop", "semtimedop", "msgget", "msgsnd", "msgrcv",
+        "mq_open")
 
 
 def _libc():
