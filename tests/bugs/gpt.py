@@ -30,6 +30,10 @@ BUGS = {
     "bigram_argmax_instead_of_draw": Bug({"bigram.py": [(
         "idx_next = torch.multinomial(probs, num_samples=1)",
         "idx_next = probs.argmax(dim=-1, keepdim=True)")]}, fails="bigram"),
+    # greedy decoding where the lecture samples: the one-hot test alone cannot tell
+    "generate_argmax_instead_of_draw": Bug({"model.py": [(
+        "idx_next = torch.multinomial(probs, num_samples=1)",
+        "idx_next = probs.argmax(dim=-1, keepdim=True)")]}, fails="generate"),
     "pytorch_default_init": Bug({"model.py": [("        self.apply(self._init_weights)\n", "")]},
                                 fails="init_loss"),
     # dropout that ignores eval mode: Head is already wrong in the grader's eval-mode checks

@@ -286,7 +286,7 @@ def _bigram_draws(ctx: Context, V: int, rows: int = 2048, T0: int = 3, steps: in
 
 
 def _draws_fit(ctx: Context, prev: np.ndarray, nxt: np.ndarray, P: np.ndarray,
-               what: str) -> None:
+               what: str, name=lambda t: f"token {t}") -> None:
     """Chi-square goodness of fit of the drawn tokens `nxt` to the rows P[prev], for each
     previous token with at least 50 draws (cells expecting fewer than 5 draws pooled). Fails when
     the smallest p-value times the number of tokens tested (Bonferroni) is below the check's
@@ -317,8 +317,8 @@ def _draws_fit(ctx: Context, prev: np.ndarray, nxt: np.ndarray, P: np.ndarray,
     p, t, n, chi2, dof, worst, count, want = min(tests)
     ctx.ensure(p * len(tests) >= alpha,
                f"{what}: expected draws from softmax(logits[:, -1, :], dim=-1), and the new "
-               f"tokens are not (chi-square goodness of fit, {len(tests)} previous tokens "
-               f"tested): worst after token {t} ({n} draws), chi-square {chi2:.3g} on {dof} "
+               f"tokens are not (chi-square goodness of fit, {len(tests)} contexts "
+               f"tested): worst after {name(t)} ({n} draws), chi-square {chi2:.3g} on {dof} "
                "degrees of freedom, "
                + ("p < 1e-300 < tolerance " if p == 0 else
                   f"p = {p:.3g}, times {len(tests)} = {p * len(tests):.3g} < tolerance ")
@@ -574,6 +574,20 @@ def generate(ctx: Context):
     ctx.equal(got, seq, "generated tokens of a model whose softmax is one-hot (each step must "
               f"see only the last block_size={cfg['block_size']} tokens)",
               lambda i: f"row {i // seq.shape[1]}, position {i % seq.shape[1]}")
+    # and a draw, not an argmax: 1024 rows of 4 contexts, the first new token of each tested
+    # against the softmax of the grader's logits for its context (unscaled weights)
+    W = make_weights(ctx.rng, gpt_spec(cfg))
+    contexts = _tokens(ctx, cfg, 4, 5)
+    which = ctx.rng.permutation(np.repeat(np.arange(4), 256))
+    idx = contexts[which]
+    what = f"GPTLanguageModel.generate(idx of shape {idx.shape}, 1)"
+    got = ctx.array(ctx.probe("generate", cfg=cfg, weights=W, idx=idx, max_new_tokens=1),
+                    what, shape=(len(idx), 6), kinds="iu")
+    ctx.equal(got[:, :5], idx, f"{what} must return the context followed by the new token")
+    ctx.ensure(((got >= 0) & (got < cfg["vocab_size"])).all(),
+               f"{what} returned ids outside the vocabulary")
+    P = torch.softmax(o_gpt(W, contexts, cfg)[:, -1], dim=-1).numpy()
+    _draws_fit(ctx, which, got[:, 5], P, what, lambda k: f"context {k} {contexts[k].tolist()}")
 
 
 def _greedy(W: dict, idx: np.ndarray, cfg: dict, n_new: int) -> tuple[np.ndarray, float]:
