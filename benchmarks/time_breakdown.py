@@ -6,6 +6,8 @@ For one correct submission (the reference) it times, inside one run of the real 
   probe     time inside Worker.call for the probe requests (student code + wire)
   parent    the rest of each check: building inputs, the oracle, replays, comparing
   report    rendering every report format of the run
+  first     from the parent being ready (the first check function called: torch and the checks
+            imported, the plan made) to the first verdict reported (what `zth grade` streams)
 Usage: python benchmarks/time_breakdown.py [--lecture ID]... [--seed N] [--top K]
 """
 from __future__ import annotations
@@ -56,6 +58,7 @@ def main() -> int:
 
         def wrap(cid, fn):
             def timed(ctx):
+                TIMES.setdefault(("ready", lid), time.perf_counter())
                 TimedWorker.check = cid
                 t0 = time.perf_counter()
                 try:
@@ -68,10 +71,12 @@ def main() -> int:
 
     from grader import reports
     print(f"{'lecture':10s} {'total':>7s} {'start-up':>9s} {'probe':>7s} {'parent':>7s} "
-          f"{'report':>7s}   slowest checks (probe s / parent s)")
+          f"{'report':>7s} {'first':>6s}   slowest checks (probe s / parent s)")
     for lid in lectures:
         t0 = time.perf_counter()
-        run = runner.grade(course, ROOT / "reference", [lid], args.seed)
+        def on_check(r, lid=lid):
+            TIMES.setdefault(("first", lid), time.perf_counter())
+        run = runner.grade(course, ROOT / "reference", [lid], args.seed, on_check=on_check)
         total = time.perf_counter() - t0
         t1 = time.perf_counter()
         for fmt in ("json", "junit", "gradescope", "markdown", "html"):
@@ -84,9 +89,10 @@ def main() -> int:
         probe = sum(c[1] for c in checks)
         parent = sum(c[2] for c in checks)
         startup = TIMES[("startup", lid)] + TIMES[("import", lid)]
+        first = TIMES[("first", lid)] - TIMES[("ready", lid)]
         slow = sorted(checks, key=lambda c: -(c[1] + c[2]))[:args.top]
         print(f"{lid:10s} {total:7.2f} {startup:9.2f} {probe - TIMES[('import', lid)]:7.2f} "
-              f"{parent:7.2f} {report:7.3f}   " + ", ".join(
+              f"{parent:7.2f} {report:7.3f} {first:6.2f}   " + ", ".join(
                   f"{c[0].split('.', 1)[1]} {c[1]:.2f}/{c[2]:.2f}" for c in slow))
     return 0
 
