@@ -215,6 +215,28 @@ def test_a_child_that_cannot_confine_itself_loads_nothing(server, room, monkeypa
     w.close()
 
 
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_server_outlives_the_grading_thread_that_asked_for_it(layer, room):
+    """A --jobs thread that ends (its pool shut down) must not take the server it started, and
+    the children other threads have of it, with it (a parent-death signal follows the thread
+    that started a process, not the process)."""
+    import threading
+
+    from grader.sandbox.server import Pool
+    pool = Pool()
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        pool.get(layer, "forkdemo", [], worker_env("/tmp", {}), [])))
+    t.start()
+    t.join()
+    try:
+        w = forked(got[0], room["leaver"])
+        assert call(w, "own") == "mine"
+        w.close()
+    finally:
+        pool.close()
+
+
 def test_zth_warm_0_grades_with_a_cold_worker_per_submission(monkeypatch):
     from conftest import REFERENCE
 
