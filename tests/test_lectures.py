@@ -49,8 +49,6 @@ REFERENCE_SAYS = {
 }
 # variants whose failing check cannot say on its first line where the bug is; one line why
 NOT_NAMED = {
-    ("micrograd", "relu_on_last_layer"): "MLP.__init__'s layer flags show only as wrong outputs",
-    ("micrograd", "trace_not_recursive"): "draw_dot's helper: the check sees only the drawing",
     ("bigram", "off_by_one_vocabulary"): "the probe raises on the returned itos (KeyError)",
     ("wavenet", "batchnorm_mean_over_dim_0_only"): "raises: the first line is the exception",
     ("minbpe", "decode_strict_utf8"): "raises inside the encode checks' round trip",

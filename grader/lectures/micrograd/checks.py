@@ -584,16 +584,25 @@ def _flat(grads) -> np.ndarray:
 def nn_forward(ctx: Context):
     nin, nouts = 3, [4, 4, 1]
     sizes = [nin] + nouts
-    weights = [[list(ctx.rng.uniform(-1, 1, sizes[i] + 1)) for _ in range(sizes[i + 1])]
-               for i in range(len(nouts))]
-    xs = [list(ctx.rng.uniform(-2, 2, nin)) for _ in range(6)]
+    for _ in range(100):      # outputs of both signs: a ReLU on the last layer must show
+        weights = [[list(ctx.rng.uniform(-1, 1, sizes[i] + 1)) for _ in range(sizes[i + 1])]
+                   for i in range(len(nouts))]
+        xs = [list(ctx.rng.uniform(-2, 2, nin)) for _ in range(6)]
+        outs, grads = _torch_mlp(weights, xs)
+        if (outs < -1e-3).any() and (outs > 1e-3).any():
+            break
     got = ctx.mapping(answer(ctx.probe("nn_forward", nin=nin, nouts=nouts, weights=weights,
                                        xs=xs)), "MLP result", ("outputs", "grads"))
-    outs, grads = _torch_mlp(weights, xs)
-    diff(ctx, ctx.numbers([v for o in _list(got["outputs"]) for v in _list(o, keep=True)],
-                          "MLP outputs", outs.size), outs.ravel(),
+    flat_outs = [v for o in _list(got["outputs"]) for v in _list(o, keep=True)]
+    got_outs = np.asarray(ctx.numbers(flat_outs, "MLP outputs", outs.size), dtype=np.float64)
+    # every output relu of the right one: the last layer was built with a ReLU
+    relu_last = (outs < 0).any() and not _bad(ctx, got_outs, np.maximum(outs.ravel(), 0)).any()
+    diff(ctx, got_outs, outs.ravel(),
          "MLP(3, [4, 4, 1]) outputs (relu hidden layers, linear last layer)",
-         lambda i: f"input {i}")
+         lambda i: f"input {i}",
+         first_line="`MLP.__init__`: the last layer applies ReLU (each output is relu of the "
+                    "expected one): build it with nonlin=False, and let Neuron honour nonlin"
+         if relu_last else "")
     flat = _flat(grads)
     got_g = got["grads"]
     if type(got_g) is not list or any(type(layer) is not list for layer in got_g):
@@ -900,7 +909,8 @@ def draw_dot(ctx: Context):
         ctx.ensure(len(hits) == 1,
                    f"`draw_dot`: {'no' if not hits else 'more than one'} record node shows "
                    f"data {g.data[k]:.4f}, the value of {g.node(k)} (the expression: {expr}; "
-                   "expected one record node '{ data ... | grad ... }' per Value)")
+                   "expected one record node '{ data ... | grad ... }' per Value"
+                   + (" that trace(root) reaches)" if not hits else ")"))
         found[k] = hits[0]
         gr = records[hits[0]][1]
         ctx.ensure(gr is not None and abs(gr - g.grad[k]) <= 6e-5 + 1e-6 * abs(g.grad[k]),
