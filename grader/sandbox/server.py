@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -205,6 +206,10 @@ class Pool:
         self.servers: OrderedDict[tuple, ForkServer] = OrderedDict()
         self.lock = threading.Lock()
         self.holds = 0
+        # servers start from one long-lived thread: bubblewrap's --die-with-parent kills the
+        # sandbox when the *thread* that started it ends, and a --jobs grading thread may end
+        # (its pool shut down) while other threads still use the server
+        self.starter = ThreadPoolExecutor(1, thread_name_prefix="zth-fork-starter")
 
     @contextmanager
     def hold(self):
@@ -235,7 +240,8 @@ class Pool:
                 server = None
             if server is None:
                 try:
-                    server = ForkServer(layer, lecture, preload, env, binds)
+                    server = self.starter.submit(ForkServer, layer, lecture, preload, env,
+                                                 binds).result()
                 except OSError:
                     return None
             self.servers[key] = server
