@@ -1,7 +1,10 @@
-"""A correct answer always gets full marks, including the lecture's own float32 loops: the hidden
-bigram.pipeline check sums ~14,000 float32 log probs one at a time (the lecture's `nll` loop),
-whose rounding passed rtol at 1 seed in 40 before the check learned that loop's error on the
-run's own words. A float64 sum must pass too, and a wrong smoothing k must still fail."""
+"""A correct answer always gets full marks: regressions found by grading the reference at many
+seeds (a class of 16 copies of it, `benchmarks/batch_throughput.py`, and seeds 0-39).
+
+The hidden bigram.pipeline check sums ~14,000 float32 log probs one at a time (the lecture's
+`nll` loop), whose rounding passed rtol at 1 seed in 40 before the check learned that loop's
+error on the run's own words. A float64 sum must pass too, and a wrong smoothing k must still
+fail."""
 from __future__ import annotations
 
 import pytest
@@ -32,3 +35,12 @@ def test_smoothing_that_ignores_k_still_fails(tmp_path):
     fails = [s for s in range(6)
              if not grade_path(sub, "bigram", seed=s, only=PIPELINE)["bigram.pipeline"].passed]
     assert fails, "k ignored passed the pipeline at every seed (k is drawn from 0, 1, U(0.1, 3))"
+
+
+# mlp.sample: the parent's copy of the sampling loop cut names at 200 characters, the specified
+# loop does not; 2 students in a class of 16 (batch seed 1) drew weights whose names ran longer
+@pytest.mark.parametrize("student", ["student11", "student13"])
+def test_mlp_sample_never_cuts_a_name_the_specified_loop_would_finish(student):
+    from grader.runner import derive_seed
+    r = grade_path(REFERENCE, "mlp", seed=derive_seed(1, student), only={"mlp.sample"})
+    assert r["mlp.sample"].passed, r["mlp.sample"].message
