@@ -83,7 +83,7 @@ def _full_marks(lid, results):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(10))
 @pytest.mark.parametrize("lid", LECTURES)
 def test_reference_gets_full_marks_at_any_seed(lid, seed):
     """Stochastic checks (training runs, sampling tests) must pass the reference whatever the
