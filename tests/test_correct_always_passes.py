@@ -44,3 +44,24 @@ def test_mlp_sample_never_cuts_a_name_the_specified_loop_would_finish(student):
     from grader.runner import derive_seed
     r = grade_path(REFERENCE, "mlp", seed=derive_seed(1, student), only={"mlp.sample"})
     assert r["mlp.sample"].passed, r["mlp.sample"].message
+
+
+# micrograd.train: with as many points of each class, the bias of a neuron that every point
+# activates has a gradient of exactly 0 in exact arithmetic (±1e-17 in floats, sign by summation
+# order), and a ReLU whose inputs are all dead then sits on that sign: a correct run left the
+# torch replay at step 2 for student s25 of a class graded with --seed 7
+def test_micrograd_train_classes_are_unbalanced_so_no_gradient_is_structurally_zero():
+    import numpy as np
+
+    from grader.config import load_course
+    from grader.lectures.micrograd.checks import make_moons
+    cfg = next(c for c in load_course().lecture("micrograd").checks if c.id == "micrograd.train")
+    for seed in range(5):
+        _, y = make_moons(np.random.default_rng(seed), cfg.params["n"], cfg.params["noise"])
+        assert y.sum() != 0
+
+
+def test_micrograd_train_passes_the_student_whose_run_left_the_replay():
+    from grader.runner import derive_seed
+    r = grade_path(REFERENCE, "micrograd", seed=derive_seed(7, "s25"), only={"micrograd.train"})
+    assert r["micrograd.train"].passed, r["micrograd.train"].message
