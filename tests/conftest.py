@@ -320,3 +320,15 @@ def pytest_xdist_make_scheduler(config, log):
                 return f"{scope}::{nodeid.split('[', 1)[1].split('-', 1)[0].rstrip(']')}"
             return scope
     return ByLecture(config, log)
+
+
+def probe_room(tmp_path: Path, monkeypatch, lecture: str, probes: str) -> Path:
+    """A lecture room `lecture` holding only `probes` (its sandboxed probes.py), which the
+    sandbox lays out for the worker instead of the course's rooms (for tests of the sandbox
+    itself). Returns the rooms folder."""
+    import grader.sandbox.layout
+    rooms = tmp_path / "rooms"
+    (rooms / lecture).mkdir(parents=True)
+    (rooms / lecture / "probes.py").write_text(probes)
+    monkeypatch.setattr(grader.sandbox.layout, "LECTURES_DIR", rooms)
+    return rooms

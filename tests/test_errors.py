@@ -16,9 +16,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, available_layers, grade_path, layer_params, mutant
+from conftest import ROOT, available_layers, grade_path, layer_params, mutant, probe_room
 
-import grader.sandbox as sandbox
 from grader.sandbox import Worker, WorkerSpec, stopped_at
 
 LAYERS = layer_params()          # each isolation layer; one the machine lacks skips, saying why
@@ -75,10 +74,7 @@ SPIN_LINE = CORE.splitlines().index("        n += 1") + 1
 @pytest.fixture
 def room(tmp_path, monkeypatch):
     """A lecture room `errdemo` with the probes above, and a student package `errpkg`."""
-    rooms = tmp_path / "rooms"
-    (rooms / "errdemo").mkdir(parents=True)
-    (rooms / "errdemo" / "probes.py").write_text(PROBES)
-    monkeypatch.setattr(sandbox.layout, "LECTURES_DIR", rooms)
+    probe_room(tmp_path, monkeypatch, "errdemo", PROBES)
     pkg = tmp_path / "sub" / "errpkg"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")

@@ -154,6 +154,7 @@ class ZthGrade(NbGraderPreprocessor):
                 if lid in course.lectures and lid not in lectures:
                     lectures.append(lid)
         path = Path(resources["metadata"]["path"] or ".")
+        _keep_warm()
         run = grade(course, path, lectures, self.seed, isolation=self.isolation or None)
         sub = run.submissions[0]
         results, headers = {}, {}
@@ -167,6 +168,19 @@ class ZthGrade(NbGraderPreprocessor):
                       sub.points, sub.max_points, run.seed)
         resources[KEY] = {"results": results, "headers": headers, "cells": cells}
         return nb, resources
+
+
+_warm = []
+
+
+def _keep_warm() -> None:
+    """`nbgrader autograde` grades every student in one process: keep the lectures' fork
+    servers (grader/sandbox/server.py) warm from the first notebook to the process's end (their
+    atexit closes them), instead of one cold start per lecture per student."""
+    if not _warm:
+        from ..sandbox.server import POOL
+        _warm.append(POOL.hold())
+        _warm[0].__enter__()
 
 
 _guards: dict[Path, CourseGuard] = {}

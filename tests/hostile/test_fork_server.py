@@ -5,9 +5,8 @@ nothing, and a submission sees its own files (so "sees nothing" is not "sees not
 from __future__ import annotations
 
 import pytest
-from conftest import layer_params
+from conftest import layer_params, probe_room
 
-import grader.sandbox as sandbox
 from grader.sandbox import Worker, WorkerSpec
 from grader.sandbox.client import worker_env
 from grader.sandbox.server import ForkedProcess, ForkServer
@@ -123,10 +122,7 @@ LAYERS = layer_params()
 @pytest.fixture
 def room(tmp_path, monkeypatch):
     """A lecture room `forkdemo` (one probe: call a function of core.py) and three packages."""
-    rooms = tmp_path / "rooms"
-    (rooms / "forkdemo").mkdir(parents=True)
-    (rooms / "forkdemo" / "probes.py").write_text(PROBES)
-    monkeypatch.setattr(sandbox.layout, "LECTURES_DIR", rooms)
+    probe_room(tmp_path, monkeypatch, "forkdemo", PROBES)
     pkgs = {}
     for name, core in (("leaver", LEAVER), ("looker", LOOKER), ("spinner", SPIN)):
         pkg = tmp_path / name / "pkg"
