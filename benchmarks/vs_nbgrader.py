@@ -11,6 +11,7 @@ Usage: python benchmarks/vs_nbgrader.py [--lecture micrograd] [--students 8] [--
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -22,14 +23,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(cmd: list[str], cwd: Path) -> float:
+def run(cmd: list[str], cwd: Path, out: list | None = None) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": "1",
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout[-800:]}{r.stderr[-800:]}")
-    return time.perf_counter() - t0
+    took = time.perf_counter() - t0
+    if out is not None:
+        out.append(r.stdout)
+    return took
 
 
 def main() -> int:
@@ -85,10 +89,20 @@ def compare(lid: str, pkg: str, nbformat, students: int = 1, jobs: int = 1,
             f.write("\nfrom nbgrader.converters.autograde import Autograde\n"
                     "c.Autograde.autograde_preprocessors = "
                     "Autograde.class_traits()['autograde_preprocessors'].default()\n")
-        target = [str(course / "submitted"), "--batch", "--jobs", str(jobs)] if students > 1 \
-            else [str(dest)]
+        target = [str(dest)]
+        if students > 1:     # one folder per student holding what they handed in
+            batch = Path(d) / "batch"
+            for k in range(students):
+                shutil.copytree(course / "submitted" / f"student{k:02d}" / lid,
+                                batch / f"student{k:02d}")
+            target = [str(batch), "--batch", "--jobs", str(jobs)]
+        report: list[str] = []
         ours = run([*zth, "grade", *target, "--lecture", lid, "--seed", "1", "--format",
-                    "json", "-q"], ROOT)
+                    "json", "-q"], ROOT, report)
+        graded = json.loads(report[0])["submissions"]      # the time counts only if all of
+        if len(graded) != students or any(g["points"] < g["max_points"] for g in graded):
+            raise SystemExit(f"{lid}: zth grade did not give {students} full marks: "
+                             f"{[(g['student'], g['points'], g['max_points']) for g in graded]}")
         theirs = run([sys.executable, "-m", "nbgrader", "autograde", lid], plain)
         both = run([sys.executable, "-m", "nbgrader", "autograde", lid], course) \
             if course_too else float("nan")
