@@ -18,11 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.config import load_course  # noqa: E402
-from grader.runner import room_needs, worker_extras  # noqa: E402
+from grader.runner import worker_spec  # noqa: E402
 from grader.sandbox import Worker, WorkerSpec, choose_isolation  # noqa: E402
 from grader.sandbox.client import worker_env  # noqa: E402
 from grader.sandbox.server import POOL  # noqa: E402
-from grader.worker import wire  # noqa: E402
 
 
 def first_reply_ms(spec: WorkerSpec, layer: str, server) -> float:
@@ -48,15 +47,8 @@ def main() -> int:
     print(f"{'lecture':10s} {'cold':>9s} {'warm':>9s} {'ratio':>7s}  target warm ≤ 100 ms")
     with POOL.hold():
         for lid in args.lecture or list(course.lectures):
-            lec = course.lecture(lid)
-            env, binds = worker_extras(lid, lec, *room_needs(lid))
-            spec = WorkerSpec(lecture=lid, package=lec.package,
-                              package_dir=ROOT / "reference" / lec.package,
-                              memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
-                              reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
-                              policy_message=lec.policy.message, preload=lec.preload, env=env,
-                              binds=binds, bounds=wire.Bounds.from_limits(course.limits))
-            server = POOL.get(layer, lid, spec.preload, worker_env("/tmp", env), binds)
+            spec = worker_spec(course, lid, ROOT / "reference" / course.lecture(lid).package)
+            server = POOL.get(layer, lid, spec.preload, worker_env("/tmp", spec.env), spec.binds)
             if server is None:
                 print(f"{lid:10s} no fork server here (ZTH_WARM=0 or no Landlock)")
                 continue

@@ -148,6 +148,18 @@ def _refusal(lec: Lecture, pkg_dir: Path, limits=None) -> tuple[str, str] | None
     return None
 
 
+def worker_spec(course: Course, lid: str, pkg_dir: Path) -> WorkerSpec:
+    """What a worker for lecture `lid` of the package at `pkg_dir` is given: limits, policy,
+    preloads, the room's environment and read-only binds."""
+    lec = course.lecture(lid)
+    env, binds = worker_extras(lid, lec, *room_needs(lid))
+    return WorkerSpec(lecture=lid, package=lec.package, package_dir=pkg_dir,
+                      memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
+                      reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
+                      policy_message=lec.policy.message, preload=lec.preload,
+                      env=env, binds=binds, bounds=wire.Bounds.from_limits(course.limits))
+
+
 def start_worker(course: Course, lid: str, path: Path, layer: str):
     """Spawn the worker for one lecture of one submission now, or None if it won't be graded.
 
@@ -158,12 +170,7 @@ def start_worker(course: Course, lid: str, path: Path, layer: str):
     pkg_dir = path / lec.package
     if _refusal(lec, pkg_dir, course.limits):
         return None
-    env, binds = worker_extras(lid, lec, *room_needs(lid))
-    spec = WorkerSpec(lecture=lid, package=lec.package, package_dir=pkg_dir,
-                      memory_mb=course.limits.memory_mb, output_kb=course.limits.output_kb,
-                      reply_mb=course.limits.reply_mb, forbid=lec.policy.forbid_imports,
-                      policy_message=lec.policy.message, preload=lec.preload,
-                      env=env, binds=binds, bounds=wire.Bounds.from_limits(course.limits))
+    spec = worker_spec(course, lid, pkg_dir)
     server = None
     if issubclass(WORKER_CLASS, Worker):
         # the server's own environment (each child gets its own from the client)
