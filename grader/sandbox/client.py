@@ -150,7 +150,10 @@ class Worker:
         zth = "/zth" if inside else str(self.tmp / "zth")
         root = f"{base}/submission"
         self.root = root     # the submission's path as the worker sees it (stack dumps)
-        cwd = f"{base}/work" if self.server is not None or not inside else "/tmp"
+        if self.server is not None:
+            cwd = self.server.work_folder(self.seen)
+        else:
+            cwd = "/tmp" if inside else f"{base}/work"
         cfg = {"fd_in": req_r, "fd_out": rep_w, "root": root, "cwd": cwd,
                "package": self.spec.package, "lecture": self.spec.lecture,
                "memory_mb": self.spec.memory_mb, "file_mb": 64, "nproc": 64,
@@ -219,6 +222,8 @@ class Worker:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+        if self.server is not None:
+            self.server.release()
 
     # -- one request ------------------------------------------------------------------------
     def call(self, probe: str, args: dict, seed: int, timeout: float,

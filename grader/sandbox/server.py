@@ -7,9 +7,14 @@ confines itself before it loads any student code. What keeps one submission from
 they share a sandbox:
   - every child is a fresh fork of a server that never ran student code: no module globals,
     environment, threads or open files of an earlier submission exist in it;
-  - each child reads only its own slot's submission and writes only its own slot's work folder
+  - each child reads only its own slot's submission and writes only its own work folder
     (Landlock; a child that could not apply Landlock and seccomp exits before loading anything);
-    the parent wipes the slot when the worker closes;
+    the parent wipes the slot when the worker closes. Under bubblewrap the work folder is on the
+    sandbox's own size-capped tmpfs (/tmp/w<n>, made and wiped by the server around each child:
+    the slots are read-only there), so a submission's disk use is bounded as in a cold worker;
+  - a server is leased to one worker at a time (Pool.get, ForkServer.release): a submission
+    filling that tmpfs can starve no other one; a second submission of the same lecture
+    graded alongside (--jobs) gets a second server;
   - seccomp: no fork/exec, no signals or ptrace aimed at any other process;
   - the child's session is killed when it ends, and it dies with its server.
 `ZTH_WARM=0` turns it off (every worker cold, as before); it is off by itself where the kernel
@@ -82,11 +87,15 @@ class ForkServer:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
         inside = layer == "bubblewrap"
         self.slots_seen = "/slots" if inside else str(self.spool / "slots")
+        self.scratch = inside         # work folders on the sandbox's capped /tmp, not the slots
+        self.works = 0
+        self.leased = False
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cfg = {"ctl": theirs.fileno(), "preload": preload, "lecture": lecture}
         zth = "/zth" if inside else str(self.spool / "zth")
         py = [sys.executable, "-I", "-c", BOOT, zth, json.dumps(cfg)]
-        mounts = {str(self.spool / "zth"): "/zth", str(self.spool / "slots"): "/slots:rw"}
+        mounts = {str(self.spool / "zth"): "/zth",
+                  str(self.spool / "slots"): "/slots" if inside else "/slots:rw"}
         cmd, kwargs = launch_command(layer, py, env, mounts, binds, "/tmp")
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -117,12 +126,27 @@ class ForkServer:
         host.mkdir()
         return host, f"{self.slots_seen}/{n}"
 
+    def work_folder(self, slot_seen: str) -> str:
+        """Where the next child may write, as it sees it: a fresh folder on the sandbox's
+        capped tmpfs (the server makes it, and wipes it when the child ends), or else the
+        slot's own work folder."""
+        if not self.scratch:
+            return f"{slot_seen}/work"
+        with self.lock:
+            self.works += 1
+            return f"/tmp/w{self.works}"
+
+    def release(self) -> None:
+        """The worker that leased this server (Pool.get) is done with it."""
+        self.leased = False
+
     def spawn(self, cfg: dict, env: dict[str, str], fds: list[int]) -> ForkedProcess:
         with self.lock:
             self.next_id += 1
             child = ForkedProcess(self, self.next_id)
             self.children[child.rid] = child
-        msg = {"op": "spawn", "id": child.rid, "cfg": {**cfg, "require": REQUIRE}, "env": env}
+        msg = {"op": "spawn", "id": child.rid, "cfg": {**cfg, "require": REQUIRE}, "env": env,
+               "scratch": cfg["cwd"] if self.scratch else ""}
         try:
             socket.send_fds(self.sock, [json.dumps(msg).encode()], fds)
         except OSError:
@@ -136,7 +160,7 @@ class ForkServer:
             self._gone()
 
     def busy(self) -> bool:
-        return bool(self.children)
+        return self.leased or bool(self.children)
 
     def alive(self) -> bool:
         return not self.dead and self.proc.poll() is None
@@ -200,12 +224,14 @@ def room_digest(lecture: str) -> str:
 
 
 class Pool:
-    """One server per (layer, lecture, what it preloads, its environment and binds)."""
+    """Fork servers by (layer, lecture, what it preloads, its environment and binds), each
+    leased to one worker at a time; a key has as many servers as workers used it at once."""
 
     def __init__(self):
-        self.servers: OrderedDict[tuple, ForkServer] = OrderedDict()
+        self.servers: OrderedDict[tuple, ForkServer] = OrderedDict()   # (key, n) -> server
         self.lock = threading.Lock()
         self.holds = 0
+        self.started = 0
         # servers start from one long-lived thread: bubblewrap's --die-with-parent kills the
         # sandbox when the *thread* that started it ends, and a --jobs grading thread may end
         # (its pool shut down) while other threads still use the server
@@ -229,24 +255,35 @@ class Pool:
 
     def get(self, layer: str, lecture: str, preload: list[str], env: dict[str, str],
             binds: list[str]) -> ForkServer | None:
+        """A server leased to the caller until it calls `release()` (Worker.close does)."""
         if not enabled():
             return None
         key = (layer, lecture, room_digest(lecture), tuple(preload),
                tuple(sorted(env.items())), tuple(binds))
         with self.lock:
-            server = self.servers.pop(key, None)
-            if server is not None and not server.alive():
-                server.close()
-                server = None
-            if server is None:
+            found = None
+            for k, s in list(self.servers.items()):
+                if k[0] != key or s.busy():
+                    continue
+                if not s.alive():
+                    self.servers.pop(k).close()
+                    continue
+                found = k
+                break
+            if found is not None:
+                server = self.servers.pop(found)
+            else:
                 try:
                     server = self.starter.submit(ForkServer, layer, lecture, preload, env,
                                                  binds).result()
                 except OSError:
                     return None
-            self.servers[key] = server
-            idle = [k for k, s in self.servers.items() if not s.busy() and k != key]
-            for k in idle[:max(0, len(self.servers) - MAX_IDLE)]:
+                self.started += 1
+                found = (key, self.started)
+            server.leased = True
+            self.servers[found] = server        # most recently used last
+            idle = [k for k, s in self.servers.items() if not s.busy()]
+            for k in idle[:max(0, len(idle) - MAX_IDLE)]:
                 self.servers.pop(k).close()
             return server
 

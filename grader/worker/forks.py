@@ -9,8 +9,11 @@ parent gave it) and confined itself exactly as a cold worker does (`main.serve`)
 demand that Landlock and seccomp both took effect, since its siblings share this sandbox.
 
 Control messages (one SOCK_SEQPACKET datagram each, JSON):
-  parent -> server  {"op": "spawn", "id": N, "cfg": {...}, "env": {...}} with four fds
-                    (requests in, replies out, stdout, stderr);  {"op": "kill", "id": N}
+  parent -> server  {"op": "spawn", "id": N, "cfg": {...}, "env": {...}, "scratch": P} with
+                    four fds (requests in, replies out, stdout, stderr); P, if not empty, is
+                    the child's work folder on this sandbox's capped tmpfs: made before the
+                    fork, wiped when the child ends (a server that cannot wipe it quits, so
+                    no later child sees it);  {"op": "kill", "id": N}
   server -> parent  {"op": "ready", "threads": T};  {"op": "exit", "id": N, "status": S}
                     (S: exit code, or minus the signal, as subprocess reports it)
 """
@@ -20,6 +23,7 @@ import ctypes
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -57,7 +61,7 @@ def serve_forks(cfg_json: str) -> None:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    children: dict[int, int] = {}          # pid -> the parent's id for it
+    children: dict[int, tuple] = {}        # pid -> (the parent's id for it, its scratch)
     while True:
         ready, _, _ = select.select([ctl, wake_r], [], [])
         if wake_r in ready:
@@ -75,13 +79,17 @@ def serve_forks(cfg_json: str) -> None:
             return
         msg = json.loads(data)
         if msg.get("op") == "kill":
-            pid = next((p for p, i in children.items() if i == msg.get("id")), None)
+            pid = next((p for p, (i, _) in children.items() if i == msg.get("id")), None)
             if pid is not None:
                 _killpg(pid)
         elif msg.get("op") == "spawn" and len(fds) == 4:
             sys.stdout.flush()
             sys.stderr.flush()
+            scratch = msg.get("scratch") or ""
             try:
+                if scratch:
+                    _wipe(scratch)
+                    os.mkdir(scratch, 0o700)
                 pid = os.fork()
             except OSError:
                 pid = -1
@@ -91,8 +99,9 @@ def serve_forks(cfg_json: str) -> None:
                 os.close(fd)
             if pid < 0:
                 _send(ctl, {"op": "exit", "id": msg.get("id"), "status": 75})
+                _done_with(ctl, scratch)
             else:
-                children[pid] = msg.get("id")
+                children[pid] = (msg.get("id"), scratch)
         else:
             for fd in fds:
                 os.close(fd)
@@ -130,12 +139,40 @@ def _reap(ctl: socket.socket, children: dict[int, int]) -> None:
             return
         if pid == 0:
             return
-        rid = children.pop(pid, None)
+        rid, scratch = children.pop(pid, (None, ""))
         if rid is None:
             continue
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         _killpg(pid)      # anything the child left in its session goes with it
-        _send(ctl, {"op": "exit", "id": rid, "status": code})
+        _done_with(ctl, scratch, report={"op": "exit", "id": rid, "status": code})
+
+
+def _done_with(ctl: socket.socket, scratch: str, report: dict | None = None) -> None:
+    """Wipe a child's work folder, then report its end; a folder that will not go (it should
+    always go: the server owns it) ends the server, so no later child can see it."""
+    if scratch:
+        _wipe(scratch)
+    if report is not None:
+        _send(ctl, report)
+    if scratch and os.path.lexists(scratch):
+        os._exit(0)
+
+
+def _wipe(path: str) -> None:
+    """Remove a work folder whatever its child did to the permissions inside it."""
+    if not os.path.lexists(path):
+        return
+    try:
+        os.chmod(path, 0o700)
+        for root, dirs, _ in os.walk(path):
+            for d in dirs:               # before os.walk goes in: a child may have locked them
+                try:
+                    os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
+                except OSError:
+                    pass
+    except OSError:
+        pass
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _killpg(pid: int) -> None:

@@ -109,6 +109,34 @@ def parent():
     return os.getppid()
 '''
 
+FILLER = '''\
+import os
+
+
+def fill(mb):
+    """Write 1 MB files into the work folder until `mb` are written or the disk says no."""
+    os.makedirs("fill", exist_ok=True)
+    wrote = 0
+    try:
+        while wrote < mb:
+            with open(f"fill/{wrote}.bin", "wb") as f:
+                f.write(b"x" * 2**20)
+            wrote += 1
+    except OSError as e:
+        return {"wrote": wrote, "error": str(e)}
+    return {"wrote": wrote, "error": ""}
+
+
+def lock_up():
+    """Leave a folder the server cannot walk into (its wipe must still remove it)."""
+    os.makedirs("locked/inner", exist_ok=True)
+    with open("locked/inner/f", "w") as f:
+        f.write("x")
+    os.chmod("locked/inner", 0)
+    os.chmod("locked", 0)
+    return os.getcwd()
+'''
+
 SPIN = '''\
 def spin():
     n = 0
@@ -124,7 +152,8 @@ def room(tmp_path, monkeypatch):
     """A lecture room `forkdemo` (one probe: call a function of core.py) and three packages."""
     probe_room(tmp_path, monkeypatch, "forkdemo", PROBES)
     pkgs = {}
-    for name, core in (("leaver", LEAVER), ("looker", LOOKER), ("spinner", SPIN)):
+    for name, core in (("leaver", LEAVER), ("looker", LOOKER), ("spinner", SPIN),
+                       ("filler", FILLER)):
         pkg = tmp_path / name / "pkg"
         pkg.mkdir(parents=True)
         (pkg / "__init__.py").write_text("")
@@ -211,6 +240,46 @@ def test_a_child_that_cannot_confine_itself_loads_nothing(server, room, monkeypa
     w.close()
 
 
+@pytest.mark.parametrize("layer", [p for p in LAYERS if p.values[0] == "bubblewrap"])
+def test_a_submissions_disk_is_capped_and_wiped_on_the_fast_path_as_on_the_cold_one(server,
+                                                                                    room):
+    """Under bubblewrap a cold worker writes to its own size-capped tmpfs; a forked child's
+    work folder is on the server's (made and wiped around each child), never on the host disk
+    (the slots are read-only inside): a bounded fill stops at the cap, and the next submission
+    in the same server has the whole cap again."""
+    from grader.sandbox.layers import TMP_MB
+    a = forked(server, room["filler"])
+    assert call(a, "lock_up").startswith("/tmp/")
+    first = call(a, "fill", TMP_MB + 64)
+    assert first["error"] and first["wrote"] <= TMP_MB, first
+    a.close()
+    b = forked(server, room["filler"])
+    again = call(b, "fill", TMP_MB * 3 // 4)      # all of it is free again
+    assert again == {"wrote": TMP_MB * 3 // 4, "error": ""}
+    b.close()
+    assert not any((server.spool / "slots").rglob("*.bin"))    # nothing reached the host
+
+
+def test_a_server_is_leased_to_one_worker_at_a_time():
+    """Two workers of one lecture alive at once (two students under --jobs) get two servers:
+    one submission can fill or starve only its own server's tmpfs; a server released goes to
+    the next worker."""
+    from grader.sandbox import choose_isolation
+    from grader.sandbox.server import POOL
+    layer = choose_isolation()[0]
+    env = worker_env("/tmp", {})
+    with POOL.hold():
+        a = POOL.get(layer, "micrograd", [], env, [])
+        if a is None:
+            pytest.skip("no fork server here (ZTH_WARM=0 or no Landlock)")
+        b = POOL.get(layer, "micrograd", [], env, [])
+        assert b is not a
+        a.release()
+        assert POOL.get(layer, "micrograd", [], env, []) is a
+        b.release()
+        a.release()
+
+
 def test_servers_outlive_the_grading_threads_that_asked_for_them():
     """`--jobs` threads start servers and end when their pool shuts down; a server must not go
     with the thread that started it (bubblewrap's --die-with-parent follows that thread: one
@@ -231,7 +300,9 @@ def test_servers_outlive_the_grading_threads_that_asked_for_them():
                                                      only={"bigram.vocab"}), [2 * attempt,
                                                                                2 * attempt + 1]))
             assert all(r.submissions[0].lectures[0].checks[0].passed for r in runs)
-            assert [s.proc.poll() for s in POOL.servers.values()] == [None], attempt
+            alive = [s.proc.poll() for s in POOL.servers.values()]
+            # one server per worker alive at once (a server is leased to one worker), all alive
+            assert alive in ([None], [None, None]), attempt
 
 
 def test_zth_warm_0_grades_with_a_cold_worker_per_submission(monkeypatch):
