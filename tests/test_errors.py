@@ -32,6 +32,11 @@ def call(pkg, mod, fn, args=()):
 
 
 @probe
+def method(pkg, mod, cls, fn, args=()):
+    return getattr(attr(module(pkg, mod), cls)(), fn)(*args)
+
+
+@probe
 def typed(pkg, mod, fn):
     out = attr(module(pkg, mod), fn)()
     return expect(out, float, f"{fn}()", "a float")
@@ -67,6 +72,29 @@ def spin():
 
 def wrong():
     return "0.5"
+
+
+class Model:
+    def generate(self, n):
+        return [self.forward(i) for i in range(n)]      # a comprehension: still generate
+
+    def forward(self, i):
+        return Table().lookup(i)
+
+    def average(self, xs):
+        return (lambda: self.total(xs) / len(xs))()
+
+    def total(self, xs):
+        return sum(xs) + xs[0]
+
+
+class Table:
+    def lookup(self, i):
+        return [0, 1][i]
+
+
+def model_generate(n):
+    return Model().generate(n)
 '''
 SPIN_LINE = CORE.splitlines().index("        n += 1") + 1
 
@@ -104,12 +132,38 @@ def test_traceback_shows_only_the_students_frames(room, layer):
         w.close()
     assert r.status == "error"
     lines = r.message.splitlines()
-    assert lines[0] == "ZeroDivisionError: division by zero"
+    # the function the grader called, and the one that raised, with its file and line
+    assert lines[0] == "In outer → helper (errpkg/core.py:2): ZeroDivisionError: division by zero"
     no_grader_frames(r.message)
     # both of the student's frames, innermost last, with their source lines
     frames = re.findall(r'File "(.+?)", line (\d+), in (\w+)', r.message)
     assert frames == [("errpkg/core.py", "6", "outer"), ("errpkg/core.py", "2", "helper")]
     assert "return 1 / x" in r.message
+
+
+def test_first_line_names_the_called_function_and_the_one_that_raised(room):
+    """Methods by their class (a comprehension or lambda by the function around it); the
+    one that raised by its own name when it is a method of the entry point's class, else by
+    its class too; the line is the innermost one of the student's."""
+    w = worker(room, "process")
+    try:
+        fn = w.call("call", {"mod": "core", "fn": "model_generate", "args": [3]}, 1, 30)
+        other = w.call("method", {"mod": "core", "cls": "Model", "fn": "generate",
+                                  "args": [3]}, 1, 30)
+        same = w.call("method", {"mod": "core", "cls": "Model", "fn": "average",
+                                 "args": [[]]}, 1, 30)
+    finally:
+        w.close()
+    lines = CORE.splitlines()
+    line = lines.index("        return [0, 1][i]") + 1
+    assert fn.message.splitlines()[0] == (f"In model_generate → Table.lookup (errpkg/core.py:"
+                                          f"{line}): IndexError: list index out of range")
+    assert other.message.splitlines()[0] == (f"In Model.generate → Table.lookup (errpkg/"
+                                             f"core.py:{line}): IndexError: list index out of "
+                                             "range")
+    line = lines.index("        return sum(xs) + xs[0]") + 1
+    assert same.message.splitlines()[0] == (f"In Model.average → total (errpkg/core.py:{line}):"
+                                            " IndexError: list index out of range")
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -134,7 +188,7 @@ def test_syntax_error_names_file_line_and_caret_once_whichever_module_reached_it
     # an error while a module body runs: that module, its line, its frame
     assert level.status == "import_error"
     assert level.message.startswith("errpkg/boom.py failed to import: NameError: name "
-                                    "'undefined_name' is not defined")
+                                    "'undefined_name' is not defined (line 3)")
     assert 'File "errpkg/boom.py", line 3, in <module>' in level.message
     no_grader_frames(level.message)
 

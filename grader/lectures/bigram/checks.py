@@ -95,7 +95,11 @@ def vocab(ctx: Context):
         chars = "." + "".join(sorted(set("".join(words))))
         where = f"for words made of the letters {chars[1:]!r}"
         g = ctx.mapping(g, "build_vocab", ("stoi", "itos"))
-        stoi, itos = g["stoi"], g["itos"]
+        stoi = g["stoi"]
+        ctx.ensure(type(g["itos"]) is list and all(type(e) is list and len(e) == 2
+                                                  and type(e[0]) is int for e in g["itos"]),
+                   "build_vocab: itos should map each index (an int) to its character")
+        itos = {k: v for k, v in g["itos"]}
         ctx.ensure(type(stoi) is dict and set(stoi) == set(chars),
                    f"build_vocab: stoi {where}: expected exactly the keys {chars!r}, got "
                    f"{''.join(sorted(stoi)) if type(stoi) is dict else stoi!r}")
@@ -103,6 +107,8 @@ def vocab(ctx: Context):
             ctx.ensure(stoi[c] == i and type(stoi[c]) is int,
                        f"build_vocab: stoi[{c!r}] {where}: expected {i} ('.' is 0, then the "
                        f"letters in sorted order from 1), got {stoi[c]!r}")
+            ctx.ensure(i in itos, f"build_vocab: itos {where} has no entry {i}: expected "
+                       f"itos[{i}] = {c!r}")
             ctx.ensure(itos[i] == c, f"build_vocab: itos[{i}] {where}: expected {c!r}, got "
                        f"{itos[i]!r}")
 

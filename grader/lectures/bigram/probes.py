@@ -31,7 +31,9 @@ def vocab(pkg, word_lists):
     out = []
     for words in word_lists:
         stoi, itos = build_vocab(list(words))
-        out.append({"stoi": dict(stoi), "itos": [itos[i] for i in range(len(stoi))]})
+        # itos as [index, char] pairs, whatever it holds: the parent says which entry is wrong
+        pairs = itos.items() if isinstance(itos, dict) else enumerate(itos)
+        out.append({"stoi": dict(stoi), "itos": [[k, v] for k, v in pairs]})
     return out
 
 

@@ -803,7 +803,7 @@ def train(ctx: Context):
     bad_segs = sorted({int(k) for r, t, _ in rel.values() for k in np.flatnonzero(~(r <= t))})
     if bad_steps.size or bad_segs:
         _diverged(ctx, flat, losses, want, bad_steps, bad_segs, rel, (starts[0], Wk, Wr), seg,
-                  decay_at, p)
+                  decay_at, p, cfg)
     # the val loss: the grader's own float64 forward on the weights its replay of the last
     # segment ends with, on held-out windows drawn here
     final = {k: a[0].numpy() for k, a in flat.views(torch.from_numpy(Wr[-1:])).items()}
@@ -825,7 +825,7 @@ def train(ctx: Context):
 
 
 def _diverged(ctx: Context, flat: Flat, losses, want, bad_steps, bad_segs, rel, W, seg: int,
-              decay_at: int, p: dict) -> None:
+              decay_at: int, p: dict, cfg: dict) -> None:
     """Fail naming the first step, in time order, where the run leaves the replay."""
     first_step = int(bad_steps[0]) if bad_steps.size else None
     first_seg = bad_segs[0] if bad_segs else None
@@ -840,22 +840,18 @@ def _diverged(ctx: Context, flat: Flat, losses, want, bad_steps, bad_segs, rel, 
                 f"replayed from {origin})")
         if i == start:
             head += ": the same weights give a different loss, so the forward pass differs"
+        elif i // seg in bad_segs:       # the weights it started from differ: say which most
+            steps = f"step {start}" if i - 1 == start else f"steps {start}..{i - 1}"
+            head += (f"; of the updates in {steps} the one furthest off is "
+                     f"{_furthest(flat, W, i // seg, cfg)}")
     else:
         k = first_seg
         key = max(rel, key=lambda q: rel[q][0][k] / rel[q][1])
         r, t, scale = rel[key]
-        W0, Wk, Wr = W
-        # the parameter whose update is furthest off, relative to its own update
-        parts = [(np.linalg.norm(Wk[k, a:a + n] - Wr[k, a:a + n])
-                  / max(np.linalg.norm(Wk[k, a:a + n] - W0[k, a:a + n]), 1e-30), name)
-                 for name, a, n in zip(flat.names, flat.offsets, flat.sizes)]
-        off, name = max(parts)
         verb = "differ" if key == "weights" else "differs"
-        how = ("your run never moved it: no gradient reaches it" if off > 1e6
-               else f"{_g(off)} of its own update: its gradients, or the updates, differ")
         head = (f"your AdamW state after step {(k + 1) * seg}: {key} {verb} from the replay of "
                 f"steps {k * seg}..{(k + 1) * seg - 1} by {_g(r[k])} {scale} (relative, L2; "
-                f"tolerance {t:g}); the update furthest off is {name}'s ({how})")
+                f"tolerance {t:g}); the update furthest off is {_furthest(flat, W, k, cfg)}")
     hint = ""
     if first_step is not None and first_step >= decay_at and not (bad_steps < decay_at).any() \
             and (first_seg is None or (first_seg + 1) * seg > decay_at):
@@ -867,6 +863,21 @@ def _diverged(ctx: Context, flat: Flat, losses, want, bad_steps, bad_segs, rel, 
                       f"weights and batches); first at {head}. {bad_steps.size} of "
                       f"{len(losses)} steps and {len(bad_segs)} of {len(losses) // seg} segments "
                       f"outside tolerance.{hint}")
+
+
+def _furthest(flat: Flat, W: tuple, k: int, cfg: dict) -> str:
+    """The parameter whose update in segment k is furthest from the replay's, relative to its
+    own update, with the module that owns it in the student's words."""
+    W0, Wk, Wr = W
+    parts = [(np.linalg.norm(Wk[k, a:a + n] - Wr[k, a:a + n])
+              / max(np.linalg.norm(Wk[k, a:a + n] - W0[k, a:a + n]), 1e-30), name)
+             for name, a, n in zip(flat.names, flat.offsets, flat.sizes)]
+    off, name = max(parts)
+    owner = max((m for m in model_parts(cfg) if name.startswith(m[0] + ".")),
+                key=lambda m: len(m[0]), default=None)
+    how = ("your run never moved it: no gradient reaches it" if off > 1e6
+           else f"{_g(off)} of its own update: its gradients, or the updates, differ")
+    return f"{name}'s ({owner[1] + ': ' if owner else ''}{how})"
 
 
 def _g(x) -> str:

@@ -355,7 +355,7 @@ def eval_mode(ctx: Context):
     _, (_, _, want) = _convention(ctx, cfg, weights, X, Y, eval_X, got)
     out = ctx.array(got["eval"], "eval-mode logits", shape=want.shape)
     ctx.close(out, want, f"eval-mode logits after {len(X)} training-mode batches (BatchNorm uses "
-              "its running statistics" + RUNNING_VAR[2:],
+              "its running statistics; " + RUNNING_VAR[2:],
               lambda i, v=cfg["vocab_size"]: f"row {i // v}")
     one = ctx.array(got["eval_one"], "eval-mode logits of one row", shape=(1, cfg["vocab_size"]))
     ctx.close(one[0], out[0], "in eval mode a row's logits must not depend on the rest of the "
