@@ -104,13 +104,6 @@ def test_lecture_configuration_has_10_79_million_parameters():
 
 
 @pytest.mark.slow
-def test_reference_training_passes_on_many_seeds():
-    for seed in range(1, 11):
-        r = grade_path(REFERENCE, "gpt", seed=seed, only={"gpt.train"})["gpt.train"]
-        assert r.passed, r.message
-
-
-@pytest.mark.slow
 def test_reproduce_cpu_preset_writes_summary_plot_and_sample(tmp_path):
     r = zth("reproduce", "gpt", "--preset", "smoke", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr

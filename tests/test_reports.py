@@ -313,8 +313,10 @@ def test_a_hostile_student_beside_an_honest_one_in_a_batch(tmp_path):
     assert subs["alice"]["points"] == subs["alice"]["max_points"] > 0
     ops = subs["mallory"]["lectures"][0]["checks"][0]
     assert ops["status"] == "error" and ops["points"] == 0
-    assert ops["message"].startswith("ValueError: [/] [green]PASS[/]  <script>x</script> | y "
-                                     "|\ufffdA")
+    # where it was raised (our words), then the student's message, cleaned
+    assert re.match(r"In [\w.]+ \(micrograd/\w+\.py:\d+\): ValueError: \[/\] \[green\]PASS"
+                    r"\[/\]  <script>x</script> \| y \|\ufffdA", ops["message"]), \
+        ops["message"][:300]
     assert re.search(r"… \d+ characters cut", ops["message"])
     output = subs["mallory"]["lectures"][0]["output"]
     assert "[/]" in output and not CONTROL.search(output)

@@ -9,6 +9,7 @@ data. It never decides a score.
 from __future__ import annotations
 
 import faulthandler
+import gc
 import importlib
 import json
 import os
@@ -214,6 +215,9 @@ def warm(preload: list[str]) -> None:
         # detect the CPU's vector kernels now, while /proc/cpuinfo is readable: the generic
         # fallback draws slightly different random numbers from the parent's torch
         torch.backends.cpu.get_cpu_capability()
+    # the runtime's own objects (torch's are hundreds of thousands) are never walked by the
+    # cyclic collector again (and a fork server's children keep sharing their pages)
+    gc.freeze()
 
 
 def serve(cfg_json: str) -> None:
