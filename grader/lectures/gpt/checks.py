@@ -17,7 +17,6 @@ failure, never decides one.
 """
 from __future__ import annotations
 
-import io
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,6 +25,7 @@ from torch.nn import functional as F
 
 from ...check import CheckFailed, Context, check
 from ...data import read_text
+from ...figures import replay_curves
 
 
 # -- weights by the lecture's names ----------------------------------------------------------
@@ -858,7 +858,9 @@ def _diverged(ctx: Context, flat: Flat, losses, want, bad_steps, bad_segs, rel, 
         hint = (f" Every step before the learning rate drops at step {decay_at} matches: the "
                 "schedule is not followed.")
     first = first_step if first_step is not None else (first_seg + 1) * seg
-    ctx.figure("training", training_figure(losses, want, decay_at, first, p["replay"]["loss"]))
+    tol = p["replay"]["loss"]
+    ctx.figure("training", replay_curves(losses, want, tol, f"tolerance {tol:g}", decay_at, first,
+                                         salt="zth-gpt-train", want_label="the grader's replay"))
     raise CheckFailed(f"training leaves the run the grader asked for ({sched}, its initial "
                       f"weights and batches); first at {head}. {bad_steps.size} of "
                       f"{len(losses)} steps and {len(bad_segs)} of {len(losses) // seg} segments "
@@ -882,46 +884,3 @@ def _furthest(flat: Flat, W: tuple, k: int, cfg: dict) -> str:
 
 def _g(x) -> str:
     return f"{float(x):.3g}"
-
-
-def training_figure(got: np.ndarray, want: np.ndarray, decay_at: int, first: int,
-                    tol: float) -> str:
-    """The student's minibatch losses over the grader's replay of the same steps (means of 10),
-    and below, their largest difference in each 10 steps against the tolerance band; the
-    learning-rate drop dashed, the first divergence red. Deterministic SVG (fixed hash salt, no
-    date), so the same seed gives the same report."""
-    from matplotlib import rc_context
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-    w = 10
-    n = len(got) // w * w
-    steps = np.arange(0, n, w) + (w - 1) / 2
-    finite = lambda v: np.clip(np.nan_to_num(v, nan=99.0, posinf=99.0, neginf=-99.0), -99, 99)  # noqa: E731
-    diff = (finite(got) - finite(want))[:n].reshape(-1, w)
-    worst = diff[np.arange(len(diff)), np.abs(diff).argmax(1)]
-    with rc_context({"svg.hashsalt": "zth-gpt-train", "svg.fonttype": "none", "font.size": 8}):
-        fig = Figure(figsize=(7, 4.2))
-        FigureCanvasSVG(fig)
-        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-        top.plot(steps, finite(want)[:n].reshape(-1, w).mean(1), color="#2b7bba", lw=3,
-                 alpha=0.45, label="the grader's replay")
-        top.plot(steps, finite(got)[:n].reshape(-1, w).mean(1), color="#222222", lw=0.8,
-                 label="your run")
-        top.set_ylabel("minibatch loss (mean of 10)")
-        bottom.axhspan(-tol, tol, color="#2b7bba", alpha=0.3, lw=0, label=f"tolerance {tol:g}")
-        bottom.plot(steps, worst, color="#222222", lw=0.6, label="your loss - replay's")
-        out = np.abs(worst) > tol
-        bottom.plot(steps[out], worst[out], "o", color="#d62728", ms=2, label="outside")
-        bottom.set_yscale("symlog", linthresh=tol)
-        bottom.set_xlabel("step")
-        for ax in (top, bottom):
-            ax.axvline(decay_at, color="#777777", ls="--", lw=0.8)
-            ax.axvline(first, color="#d62728", lw=0.8)
-        top.set_title(f"learning rate drops at step {decay_at} (dashed); first divergence at "
-                      f"step {first} (red)", loc="left")
-        handles = [h for ax in (top, bottom) for h in ax.get_legend_handles_labels()[0]]
-        fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    return buf.getvalue()

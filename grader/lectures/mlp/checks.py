@@ -7,7 +7,6 @@ here with the same seeded generator. Words are random names from names.txt.
 """
 from __future__ import annotations
 
-import io
 import math
 import random
 import string
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 
 from ...check import CheckFailed, Context, GraderBug, check
 from ...data import read_words
+from ...figures import replay_curves
 from ..bigram.checks import random_words
 
 CHARS = "." + string.ascii_lowercase
@@ -295,59 +295,6 @@ def _g(x) -> str:
     return f"{float(x):.3g}"
 
 
-def loss_figure(got: np.ndarray, want: np.ndarray, decay_at: int, first: int | None,
-                tol) -> str:
-    """Top: the student's minibatch losses and the replayed ones (means over 10 steps). Bottom:
-    their difference (the largest in each 10 steps) against the tolerance band, the part
-    outside it in red. The
-    learning-rate drop and the first divergence are marked. Deterministic SVG (fixed hash salt,
-    no date, no creator), so the same seed gives the same report."""
-    import matplotlib
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-    w = 10
-    n = len(got) // w * w
-    x = np.arange(0, n, w) + (w - 1) / 2
-    clip = lambda v: np.clip(np.nan_to_num(v, nan=1e3, posinf=1e3, neginf=-1e3), -1e3, 1e3)  # noqa: E731
-    mean = lambda v: clip(v)[:n].reshape(-1, w).mean(1)  # noqa: E731
-    d = clip(got - want)[:n].reshape(-1, w)
-    diff = d[np.arange(len(d)), np.abs(d).argmax(1)]
-    band = (tol.atol + tol.rtol * np.abs(clip(want)))[:n].reshape(-1, w).min(1)
-    with matplotlib.rc_context({"svg.hashsalt": "zth-mlp-train", "svg.fonttype": "none",
-                                "font.size": 8, "path.simplify": True}):
-        fig = Figure(figsize=(7, 4.2))
-        FigureCanvasSVG(fig)
-        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-        top.plot(x, mean(want), color="#2b7bba", lw=3, alpha=0.45, label="expected (replayed)")
-        top.plot(x, mean(got), color="#222222", lw=0.8, label="your run")
-        top.set_ylabel("loss (mean of 10 steps)")
-        lo, hi = np.percentile(np.concatenate([mean(want), mean(got)]), [0, 98])
-        top.set_ylim(lo - 0.1, hi + 0.3)
-        bottom.fill_between(x, -band, band, color="#2b7bba", alpha=0.3, lw=0,
-                            label=f"tolerance ({tol})")
-        out = np.abs(diff) > band
-        bottom.plot(x, diff, color="#222222", lw=0.6, label="your loss − expected")
-        bottom.plot(x[out], diff[out], "o", color="#d62728", ms=2,
-                    label="outside tolerance")
-        bottom.set_yscale("symlog", linthresh=float(band.max()))
-        bottom.set_ylabel("difference")
-        bottom.set_xlabel("step")
-        for ax in (top, bottom):
-            ax.axvline(decay_at, color="#777777", ls="--", lw=0.8)
-            if first is not None:
-                ax.axvline(first, color="#d62728", lw=0.8)
-        title = f"learning rate drops at step {decay_at} (dashed)"
-        if first is not None:
-            title += f"; first divergence at step {first} (red)"
-        top.set_title(title, loc="left")
-        handles = [h for ax in (top, bottom) for h in ax.get_legend_handles_labels()[0]]
-        fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    return buf.getvalue()
-
-
 @check("mlp.train")
 def train(ctx: Context):
     p = ctx.params
@@ -419,8 +366,10 @@ def train(ctx: Context):
                     "the schedule is not followed.")
         else:
             hint = ""
-        ctx.figure("loss", loss_figure(losses, want, decay_at,
-                                       first_step if bad_steps.size else None, tol))
+        band = tol.atol + tol.rtol * np.abs(want)
+        ctx.figure("loss", replay_curves(losses, want, band, f"tolerance ({tol})", decay_at,
+                                         first_step if bad_steps.size else None,
+                                         salt="zth-mlp-train"))
         raise CheckFailed(
             f"train: the run diverges from the specified one ({tol}); first at {head}"
             f"{worst_txt}. "
