@@ -37,7 +37,14 @@ _CHECKS: dict[str, Callable] = {}
 
 
 class CheckFailed(Exception):
-    """The student's answer is wrong; the message says what, by how much, and where."""
+    """The student's answer is wrong; the message says what, by how much, and where.
+
+    `hint`: advice for this very failure, in place of the check's hint from course.yaml (which
+    is about the check's main part); "" for none (a part the course hint would misdirect)."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class GraderBug(Exception):
@@ -216,9 +223,9 @@ class Context:
             raise CheckFailed(f"{what}: {diff.size} of {a.size} entries differ; first at {loc}: "
                               f"got {a.ravel()[i]!r}, expected {e.ravel()[i]!r}")
 
-    def ensure(self, ok: bool, message: str) -> None:
+    def ensure(self, ok: bool, message: str, hint: str | None = None) -> None:
         if not ok:
-            raise CheckFailed(message)
+            raise CheckFailed(message, hint)
 
 
 def _index(i: int, shape: tuple) -> str:

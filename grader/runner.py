@@ -246,7 +246,8 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
                 msg = "; ".join([*ctx.notes, note] if note else ctx.notes)
                 add(cfg, "passed", msg, cfg.points, ctx.figures)
             except CheckFailed as e:
-                add(cfg, "failed", _with_hint(str(e), cfg.hint), figures=ctx.figures)
+                hint = cfg.hint if e.hint is None else e.hint
+                add(cfg, "failed", _with_hint(str(e), hint), figures=ctx.figures)
             except ProbeFailed as e:
                 status = e.status
                 msg = NOT_IMPL if status == "not_implemented" else str(e)

@@ -53,6 +53,20 @@ def test_unicode_hints_match_the_failure(tmp_path):
     assert "replacement character" in decode_bug.message or "decode" in decode_bug.message
 
 
+@pytest.mark.parametrize(("bug", "advice"), [
+    ("specials_not_split_out", "split the allowed special tokens out of the text first"),
+    ("decode_drops_special_tokens", "inverse of the special tokens"),
+    ("none_raise_never_raises", "with 'none_raise', a special token's name anywhere"),
+])
+def test_special_token_hints_match_the_part_that_failed(tmp_path, bug, advice):
+    """minbpe.special checks encode (four modes) and decode: each failure gets the advice for
+    its own part, never the course hint written for splitting."""
+    r = grade_path(mutant(tmp_path, "minbpe", BUGS[bug].edits), "minbpe",
+                   only={"minbpe.special"})["minbpe.special"]
+    hints = [line for line in r.message.splitlines() if line.startswith("hint: ")]
+    assert r.status == "failed" and len(hints) == 1 and advice in hints[0], r.message
+
+
 def test_training_failure_names_the_merge_and_both_counts(tmp_path):
     edits = BUGS["train_ignores_counts"].edits
     r = grade_path(mutant(tmp_path, "minbpe", edits), "minbpe",

@@ -25,6 +25,12 @@ BUGS = {
                               raises="basic_encode regex_encode"),
     "specials_not_split_out": Bug({"regex.py": [("        if not special:\n",
                                                  "        if True:\n")]}, fails="special"),
+    "decode_drops_special_tokens": Bug({"regex.py": [(
+        '                part_bytes.append(self.inverse_special_tokens[idx].encode("utf-8"))',
+        '                part_bytes.append(b"")')]}, fails="special"),
+    "none_raise_never_raises": Bug({"regex.py": [(
+        "            if any(token in text for token in self.special_tokens):",
+        "            if False:")]}, fails="special"),
     "train_ignores_counts": Bug({"base.py": [(("pair = min(ties, key=first_seen) if len(ties) > 1 "
                                               "else ties[0]"), "pair = next(iter(stats))")]},
                                 fails="basic_train regex_train"),

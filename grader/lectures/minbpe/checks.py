@@ -442,8 +442,10 @@ def special(ctx: Context):
     ctx.ensure(type(enc) is list and len(enc) == len(cases), "expected one result per case")
     label = f"RegexTokenizer.encode(text with {', '.join(names)})"
     ctx.ensure(type(enc[3]) is dict and "raised" in enc[3],
-               f"{label} with allowed_special='none_raise' should raise an error, it returned "
-               "ids")
+               f"{label} with allowed_special='none_raise' returned ids: expected it to raise "
+               "an error (the text holds special tokens none of which is allowed)",
+               hint="with 'none_raise', a special token's name anywhere in the text is an "
+               "error: look for each one before encoding")
     _same_ids(ctx, enc[0], all_ids, f"{label}, allowed_special='all' (split the special tokens "
               "out first, BPE the parts between them)")
     _same_ids(ctx, enc[1], encode(text, merges, "gpt4"),
@@ -453,8 +455,14 @@ def special(ctx: Context):
     _same_ids(ctx, enc[4], encode(plain, merges, "gpt4"),
               "RegexTokenizer.encode(text without special tokens), "
               "allowed_special='none_raise'")
+    back = str(got["decode"][0] if type(got["decode"]) is list and got["decode"] else
+               got["decode"])
+    k = next((i for i, (a, b) in enumerate(zip(back, text)) if a != b), min(len(back), len(text)))
     ctx.ensure(got["decode"] == [text], "RegexTokenizer.decode(ids with special token ids) "
-               "should give back the text with the special tokens in place")
+               f"differs from the text at character {k}: gave {_show(back[k:], 30)}, expected "
+               f"{_show(text[k:], 30)} (the special tokens in place)",
+               hint="decode looks each id up in the vocabulary or, failing that, in the inverse "
+               "of the special tokens, and joins the bytes")
 
 
 def _with_specials(text: str, merges, specials: dict[str, int]) -> list[int]:
