@@ -105,6 +105,7 @@ class Worker:
     def __init__(self, spec: WorkerSpec, layer: str, server=None):
         self.spec, self.layer = spec, layer
         self.server = server                  # a fork server (server.py) to ask, or None: cold
+        self.lease = server is not None       # ours until close() hands it back, once
         self.seen = ""                        # the slot's path as the worker sees it
         self.proc: subprocess.Popen | None = None
         self.tmp: Path | None = None
@@ -222,7 +223,8 @@ class Worker:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
-        if self.server is not None:
+        if self.lease:
+            self.lease = False
             self.server.release()
 
     # -- one request ------------------------------------------------------------------------

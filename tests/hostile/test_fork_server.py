@@ -280,6 +280,15 @@ def test_a_server_is_leased_to_one_worker_at_a_time():
         a.release()
 
 
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_worker_closed_twice_hands_its_lease_back_once(server, room):
+    w = forked(server, room["looker"])
+    w.close()
+    server.leased = True          # leased again, to the next worker
+    w.close()
+    assert server.leased
+
+
 def test_servers_outlive_the_grading_threads_that_asked_for_them():
     """`--jobs` threads start servers and end when their pool shuts down; a server must not go
     with the thread that started it (bubblewrap's --die-with-parent follows that thread: one
