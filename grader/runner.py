@@ -268,9 +268,11 @@ def grade_lecture(course: Course, lid: str, path: Path, seed: int, layer: str,
         _withhold_bonus(result)
         if worker.spawns > 1:
             result.notes.append(f"the worker was restarted {worker.spawns - 1} time(s)")
-        result.output = worker.out.text()[-2000:] if worker.spawns else ""
     finally:
         worker.close()
+    # read after close(), which joins the output readers: a line printed just before the last
+    # reply may still be in the pipe when the reply arrives
+    result.output = worker.out.text()[-2000:] if worker.spawns else ""
     return result
 
 

@@ -400,8 +400,9 @@ class Worker:
             code = self.proc.wait(5) if self.proc else None
         except subprocess.TimeoutExpired:
             code = None
+        exact = getattr(self.proc, "exact_status", False)     # kill() forgets the process
         self.kill()
-        if (self.layer == "bubblewrap" and not getattr(self.proc, "exact_status", False)
+        if (self.layer == "bubblewrap" and not exact
                 and code is not None and 128 < code < 160):
             code = 128 - code       # bwrap's init reports a signal death as 128 + signal
         if code is None:

@@ -138,6 +138,13 @@ def lock_up():
 '''
 
 SPIN = '''\
+import os
+
+
+def bail():
+    os._exit(137)
+
+
 def spin():
     n = 0
     while True:
@@ -278,6 +285,16 @@ def test_a_server_is_leased_to_one_worker_at_a_time():
         assert POOL.get(layer, "micrograd", [], env, []) is a
         b.release()
         a.release()
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_forked_childs_exit_code_is_its_own(server, room):
+    """A child's status comes from the server, not through bubblewrap's init: an exit code of
+    137 is that code, not a SIGKILL."""
+    w = forked(server, room["spinner"])
+    r = w.call("run", {"fn": "bail"}, 0, 30)
+    w.close()
+    assert r.status == "crashed" and "exited with code 137" in r.message, r.message
 
 
 @pytest.mark.parametrize("layer", LAYERS)
