@@ -98,8 +98,7 @@ def serve_forks(cfg_json: str) -> None:
             for fd in fds:
                 os.close(fd)
             if pid < 0:
-                _send(ctl, {"op": "exit", "id": msg.get("id"), "status": 75})
-                _done_with(ctl, scratch)
+                _done_with(ctl, scratch, {"op": "exit", "id": msg.get("id"), "status": 75})
             else:
                 children[pid] = (msg.get("id"), scratch)
         else:
@@ -144,16 +143,15 @@ def _reap(ctl: socket.socket, children: dict[int, int]) -> None:
             continue
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         _killpg(pid)      # anything the child left in its session goes with it
-        _done_with(ctl, scratch, report={"op": "exit", "id": rid, "status": code})
+        _done_with(ctl, scratch, {"op": "exit", "id": rid, "status": code})
 
 
-def _done_with(ctl: socket.socket, scratch: str, report: dict | None = None) -> None:
+def _done_with(ctl: socket.socket, scratch: str, report: dict) -> None:
     """Wipe a child's work folder, then report its end; a folder that will not go (it should
     always go: the server owns it) ends the server, so no later child can see it."""
     if scratch:
         _wipe(scratch)
-    if report is not None:
-        _send(ctl, report)
+    _send(ctl, report)
     if scratch and os.path.lexists(scratch):
         os._exit(0)
 

@@ -74,8 +74,8 @@ def describe(exc: BaseException, root: str, file: str = "") -> str:
     if isinstance(exc, MemoryError):
         return "MemoryError: the worker ran out of its memory limit"
     if isinstance(exc, RecursionError):
-        return (_place(exc, root) + "RecursionError: maximum recursion depth exceeded"
-                + _where(exc, root))
+        what = "RecursionError: maximum recursion depth exceeded"
+        return _placed(what, exc, root, file) + _where(exc, root)
     if isinstance(exc, WrongType):
         return _short(str(exc), MESSAGE_CHARS)
     if isinstance(exc, SyntaxError) and _mine(exc.filename or "", root):
@@ -100,24 +100,16 @@ def describe(exc: BaseException, root: str, file: str = "") -> str:
             return what
         return (f"{what}\nraised by the grader while using what your code returned (in its "
                 f"probe {inner.name}): check the types and values your functions return")
-    place = _place(exc, root)
-    if file and place == f"At {file}:{_lineno(exc, root)}: ":
-        # the module named before it ("x.py failed to import: "): its line, as for a syntax error
-        first, nl, rest = what.partition("\n")
-        return f"{first} (line {_lineno(exc, root)}){nl}{rest}" + _where(exc, root)
-    return place + what + _where(exc, root)
+    return _placed(what, exc, root, file) + _where(exc, root)
 
 
-def _lineno(exc: BaseException, root: str) -> int:
-    mine = [f for f in traceback.extract_tb(exc.__traceback__) if _mine(f.filename, root)]
-    return mine[-1].lineno if mine else 0
-
-
-def _place(exc: BaseException, root: str) -> str:
-    """Where in the student's code it went wrong, for the first line: the function the grader
-    called (the entry point, where the bug usually is: generate passing too long a context)
-    and, if not the same, the function that was running when it raised (`In
-    GPTLanguageModel.generate → forward (gpt/model.py:198): `)."""
+def _placed(what: str, exc: BaseException, root: str, file: str) -> str:
+    """`what` with where in the student's code it went wrong on its first line: the function
+    the grader called (the entry point, where the bug usually is: generate passing too long a
+    context) and, if not the same, the function that was running when it raised (`In
+    GPTLanguageModel.generate → forward (gpt/model.py:198): ...`). A module's own code reads
+    `At file:line: ...`, or `... (line N)` when the message names that module already (`x.py
+    failed to import: `), as for a syntax error."""
     mine = []
     tb = exc.__traceback__
     while tb is not None:
@@ -125,7 +117,7 @@ def _place(exc: BaseException, root: str) -> str:
             mine.append(tb)
         tb = tb.tb_next
     if not mine:
-        return ""
+        return what
 
     def name(t) -> str:
         code = t.tb_frame.f_code
@@ -133,16 +125,19 @@ def _place(exc: BaseException, root: str) -> str:
         return _rel(code.co_filename, root) if q == "<module>" else q
 
     outer, inner = name(mine[0]), name(mine[-1])
-    line = f"{_rel(mine[-1].tb_frame.f_code.co_filename, root)}:{mine[-1].tb_lineno}"
-    if inner == outer == _rel(mine[-1].tb_frame.f_code.co_filename, root):
-        return f"At {line}: "         # a module's own code (an import)
+    where = _rel(mine[-1].tb_frame.f_code.co_filename, root)
+    if inner == outer == where:                  # a module's own code (an import)
+        if where == file:
+            first, nl, rest = what.partition("\n")
+            return f"{first} (line {mine[-1].tb_lineno}){nl}{rest}"
+        return f"At {where}:{mine[-1].tb_lineno}: {what}"
     if inner != outer:
         # the inner one by its own name when it is a method of the same class (the entry point
         # names the class already)
         cls = outer.rpartition(".")[0]
         outer += " → " + (inner.rpartition(".")[2] if cls and inner.startswith(cls + ".")
                           else inner)
-    return f"In {outer} ({line}): "
+    return f"In {outer} ({where}:{mine[-1].tb_lineno}): {what}"
 
 
 def _where(exc: BaseException, root: str) -> str:

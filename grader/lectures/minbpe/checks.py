@@ -201,11 +201,17 @@ def _show(text: str, n: int = 40) -> str:
     return repr(text if len(text) <= n else text[:n] + "...")
 
 
+def _first_diff(a, b) -> int:
+    """The first index where two sequences differ (the shorter one's length if one is the
+    other's start)."""
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
 def _same_ids(ctx: Context, got, want: list[int], what: str) -> None:
     got = _ids(ctx, got, what)
     if got == want:
         return
-    k = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
+    k = _first_diff(got, want)
     raise CheckFailed(f"{what}: {len(got)} ids, expected {len(want)}; first difference at "
                       f"position {k}: got {got[k:k + 5]}, expected {want[k:k + 5]}")
 
@@ -338,8 +344,7 @@ def regex_train(ctx: Context):
         for text, chunks in zip(texts, got[name]):
             want = regex.findall(pattern(pat), text)
             if chunks != want:
-                k = next((i for i, (c, w) in enumerate(zip(chunks, want)) if c != w),
-                         min(len(chunks), len(want)))
+                k = _first_diff(chunks, want)
                 label = "RegexTokenizer().pattern" if name == "default" else name
                 raise CheckFailed(f"{label} splits {_show(text)} differently from "
                                   f"{'GPT-2' if pat == 'gpt2' else 'GPT-4'}'s pattern: chunk {k} "
@@ -457,7 +462,7 @@ def special(ctx: Context):
               "allowed_special='none_raise'")
     back = str(got["decode"][0] if type(got["decode"]) is list and got["decode"] else
                got["decode"])
-    k = next((i for i, (a, b) in enumerate(zip(back, text)) if a != b), min(len(back), len(text)))
+    k = _first_diff(back, text)
     ctx.ensure(got["decode"] == [text], "RegexTokenizer.decode(ids with special token ids) "
                f"differs from the text at character {k}: gave {_show(back[k:], 30)}, expected "
                f"{_show(text[k:], 30)} (the special tokens in place)",
